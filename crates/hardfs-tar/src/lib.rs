@@ -1,0 +1,28 @@
+//! Tar reading and writing for container image layers.
+//!
+//! The reader walks a tar stream header by header without touching file
+//! contents unless asked. It handles ustar, GNU long names and links
+//! (`L`/`K`), PAX extended headers (`path`, `linkpath`, `size`, `uid`, `gid`,
+//! `mtime`, `SCHILY.xattr.*`, `LIBARCHIVE.xattr.*`) read by their length, so
+//! binary attribute values with newline or NUL bytes survive, and names as
+//! raw bytes. Every field is bounded, and limits on name length, PAX size,
+//! entry size and entry count turn hostile input into errors.
+//!
+//! The writer emits deterministic ustar/PAX archives; the image rewriter and
+//! the tests both use it.
+
+mod compress;
+mod error;
+mod header;
+mod pax;
+mod reader;
+mod writer;
+
+pub use compress::{decompress, sniff, Compression, LimitedReader};
+pub use error::TarError;
+pub use header::{EntryType, BLOCK_SIZE};
+pub use reader::{Entry, Limits, Reader};
+pub use writer::{EntryBuilder, LongNames, Writer};
+
+/// Xattr key of Linux file capabilities.
+pub const CAPABILITY_XATTR: &[u8] = b"security.capability";
