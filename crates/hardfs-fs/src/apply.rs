@@ -1,0 +1,356 @@
+//! Applying one layer to the merged tree.
+//!
+//! The order follows the OCI image-spec (layer.md, "Whiteouts"): a layer's
+//! whiteouts hide only what lower layers put there, wherever they sit in the
+//! tar, so all of them are applied first; then the layer's entries are
+//! applied in tar order, a later entry for the same path replacing an
+//! earlier one. An existing path is removed before a non-directory entry
+//! takes its place; a directory entry over a directory only changes its
+//! metadata. Missing parent directories are created with mode 0755 owned by
+//! root, as containerd's and Podman's appliers do. Parent components that
+//! are symlinks are followed inside the image, never on the host.
+
+use std::collections::{BTreeMap, HashSet};
+
+use hardfs_tar::EntryType;
+
+use crate::layer::{split_last, Layer, LayerEntry, Whiteout};
+use crate::path::display_absolute;
+use crate::tree::{clamp, FileKind, Inode, InodeId, Node, NodeId, Tree, ROOT};
+use crate::FsError;
+
+const MAX_SYMLINK_DEPTH: usize = 40;
+
+/// A privileged file (setuid, setgid or file capabilities) that a lower
+/// layer's blob still carries although the final view hides or changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ghost {
+    /// Normalized path the lower layer wrote it at.
+    pub path: Box<[u8]>,
+    /// Layer whose blob carries the privileged entry.
+    pub layer: usize,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub capability: Option<Box<[u8]>>,
+    /// Layer that removed or replaced it.
+    pub hidden_by: usize,
+    pub reason: GhostReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GhostReason {
+    /// A whiteout (or an opaque directory) removed the path.
+    Removed,
+    /// A later entry for the same path replaced it, as `chmod` in a later
+    /// build step does.
+    Replaced,
+}
+
+/// A path given more than once in one layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    pub path: Box<[u8]>,
+    pub layer: usize,
+}
+
+/// Something unusual in a layer that did not stop the merge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub layer: usize,
+    pub path: Box<[u8]>,
+    pub kind: DiagnosticKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagnosticKind {
+    /// A whiteout whose target does not exist in the lower layers; a no-op.
+    WhiteoutOfMissingPath,
+    /// A non-directory entry naming the root, which cannot replace it.
+    RootReplacementIgnored,
+}
+
+impl Tree {
+    /// Applies one layer on top of the tree. `index` is the layer's
+    /// position, base layer = 0, recorded as the provenance of every path it
+    /// changes.
+    pub fn apply_layer(&mut self, index: usize, layer: Layer) -> Result<(), FsError> {
+        for whiteout in &layer.whiteouts {
+            self.apply_whiteout(index, whiteout)?;
+        }
+        let mut seen: HashSet<Box<[u8]>> = HashSet::with_capacity(layer.entries.len());
+        for entry in layer.entries {
+            if !seen.insert(entry.path.clone()) {
+                self.duplicates.push(Duplicate {
+                    path: entry.path.clone(),
+                    layer: index,
+                });
+            }
+            self.apply_entry(index, entry)?;
+        }
+        Ok(())
+    }
+
+    pub fn ghosts(&self) -> &[Ghost] {
+        &self.ghosts
+    }
+
+    pub fn duplicates(&self) -> &[Duplicate] {
+        &self.duplicates
+    }
+
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    fn apply_whiteout(&mut self, index: usize, whiteout: &Whiteout) -> Result<(), FsError> {
+        match whiteout {
+            Whiteout::Remove(path) => {
+                let (parent, name) = split_last(path);
+                let target = match self.resolve(parent, true, 0)? {
+                    Some(parent) => self.nodes[parent as usize].children.get(name).copied(),
+                    None => None,
+                };
+                match target {
+                    Some(node) => self.detach(node, index, GhostReason::Removed),
+                    None => self.diagnostics.push(Diagnostic {
+                        layer: index,
+                        path: path.clone(),
+                        kind: DiagnosticKind::WhiteoutOfMissingPath,
+                    }),
+                }
+            }
+            Whiteout::Opaque(path) => {
+                if let Some(dir) = self.resolve(path, true, 0)? {
+                    let children: Vec<NodeId> = self.nodes[dir as usize]
+                        .children
+                        .values()
+                        .copied()
+                        .collect();
+                    for child in children {
+                        self.detach(child, index, GhostReason::Removed);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_entry(&mut self, index: usize, entry: LayerEntry) -> Result<(), FsError> {
+        if entry.path.is_empty() {
+            return self.apply_root_entry(index, entry);
+        }
+        let path = entry.path.clone();
+        let (parent_path, name) = split_last(&path);
+        let parent = self.ensure_dir(parent_path, index, &path, 0)?;
+        let existing = self.nodes[parent as usize].children.get(name).copied();
+
+        if let Some(existing) = existing {
+            let is_dir = self.inode_of(existing).kind == FileKind::Directory;
+            if is_dir && entry.entry_type == EntryType::Directory {
+                let inode = self.nodes[existing as usize].inode;
+                self.update_dir_metadata(inode, index, &entry);
+                self.nodes[existing as usize].layer = index;
+                return Ok(());
+            }
+            self.detach(existing, index, GhostReason::Replaced);
+        }
+
+        let (inode, via_hardlink) = if entry.entry_type == EntryType::Hardlink {
+            (self.hardlink_target(&entry)?, true)
+        } else {
+            (self.new_inode(index, entry), false)
+        };
+        self.attach(parent, name, inode, index, via_hardlink);
+        Ok(())
+    }
+
+    /// A directory entry naming the root changes the root's metadata; any
+    /// other type cannot replace the root and is ignored.
+    fn apply_root_entry(&mut self, index: usize, entry: LayerEntry) -> Result<(), FsError> {
+        if entry.entry_type == EntryType::Directory {
+            let inode = self.nodes[ROOT as usize].inode;
+            self.update_dir_metadata(inode, index, &entry);
+            self.nodes[ROOT as usize].layer = index;
+        } else {
+            self.diagnostics.push(Diagnostic {
+                layer: index,
+                path: entry.path,
+                kind: DiagnosticKind::RootReplacementIgnored,
+            });
+        }
+        Ok(())
+    }
+
+    fn update_dir_metadata(&mut self, inode: InodeId, index: usize, entry: &LayerEntry) {
+        let inode = &mut self.inodes[inode as usize];
+        inode.mode = entry.mode;
+        inode.uid = entry.uid;
+        inode.gid = entry.gid;
+        inode.xattrs = entry.xattrs.clone();
+        inode.layer = index;
+        inode.offset = entry.offset;
+    }
+
+    fn hardlink_target(&self, entry: &LayerEntry) -> Result<InodeId, FsError> {
+        let target = entry.link.as_deref().unwrap_or_default();
+        let describe = || (display_absolute(&entry.path), display_absolute(target));
+        let Some(node) = self.resolve(target, false, 0)? else {
+            let (entry, target) = describe();
+            return Err(FsError::MissingLinkTarget { entry, target });
+        };
+        if node == ROOT || self.inode_of(node).kind == FileKind::Directory {
+            let (entry, target) = describe();
+            return Err(FsError::LinkToDirectory { entry, target });
+        }
+        Ok(self.nodes[node as usize].inode)
+    }
+
+    fn new_inode(&mut self, index: usize, entry: LayerEntry) -> InodeId {
+        let kind = FileKind::from_entry(entry.entry_type);
+        self.inodes.push(Inode {
+            kind,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            size: entry.size,
+            symlink_target: if kind == FileKind::Symlink {
+                entry.link
+            } else {
+                None
+            },
+            xattrs: entry.xattrs,
+            device: entry.device,
+            layer: index,
+            offset: entry.offset,
+            content: entry.content,
+            links: 0,
+        });
+        (self.inodes.len() - 1) as InodeId
+    }
+
+    fn attach(
+        &mut self,
+        parent: NodeId,
+        name: &[u8],
+        inode: InodeId,
+        index: usize,
+        via_hardlink: bool,
+    ) -> NodeId {
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(Node {
+            name: name.into(),
+            parent,
+            inode,
+            layer: index,
+            via_hardlink,
+            children: BTreeMap::new(),
+        });
+        self.nodes[parent as usize].children.insert(name.into(), id);
+        self.inodes[inode as usize].links += 1;
+        id
+    }
+
+    /// Removes a path and everything below it, recording each privileged
+    /// regular entry it drops as a ghost of the layer that wrote it.
+    fn detach(&mut self, node: NodeId, index: usize, reason: GhostReason) {
+        let parent = self.nodes[node as usize].parent;
+        let name = self.nodes[node as usize].name.clone();
+        let path = self.path_of(node);
+        self.nodes[parent as usize].children.remove(&name);
+
+        let mut stack = vec![(node, path)];
+        while let Some((current, current_path)) = stack.pop() {
+            let current_node = &self.nodes[current as usize];
+            let inode_id = current_node.inode;
+            let inode = &self.inodes[inode_id as usize];
+            if inode.is_privileged() && !current_node.via_hardlink {
+                self.ghosts.push(Ghost {
+                    path: current_path.clone().into_boxed_slice(),
+                    layer: current_node.layer,
+                    mode: inode.mode,
+                    uid: inode.uid,
+                    gid: inode.gid,
+                    capability: inode.capability().map(Box::from),
+                    hidden_by: index,
+                    reason,
+                });
+            }
+            self.inodes[inode_id as usize].links -= 1;
+            let children: Vec<(Box<[u8]>, NodeId)> = self.nodes[current as usize]
+                .children
+                .iter()
+                .map(|(name, &id)| (name.clone(), id))
+                .collect();
+            for (child_name, child) in children {
+                stack.push((child, [&current_path[..], b"/", &child_name[..]].concat()));
+            }
+        }
+    }
+
+    /// Resolves a parent directory for an entry, creating missing
+    /// directories and following symlinks inside the image.
+    fn ensure_dir(
+        &mut self,
+        path: &[u8],
+        index: usize,
+        entry: &[u8],
+        depth: usize,
+    ) -> Result<NodeId, FsError> {
+        if depth > MAX_SYMLINK_DEPTH {
+            return Err(FsError::SymlinkLoop {
+                entry: display_absolute(entry),
+            });
+        }
+        let mut current = ROOT;
+        for part in path.split(|&b| b == b'/').filter(|part| !part.is_empty()) {
+            let child = match self.nodes[current as usize].children.get(part).copied() {
+                Some(child) => child,
+                None => {
+                    let inode = self.implicit_dir_inode(index);
+                    self.attach(current, part, inode, index, false)
+                }
+            };
+            let inode = self.inode_of(child);
+            current = match inode.kind {
+                FileKind::Directory => child,
+                FileKind::Symlink => {
+                    let target = inode.symlink_target.as_deref().unwrap_or_default().to_vec();
+                    let base = if target.first() == Some(&b'/') {
+                        Vec::new()
+                    } else {
+                        self.path_of(current)
+                    };
+                    let joined = clamp(&[&base[..], b"/", &target[..]].concat());
+                    self.ensure_dir(&joined, index, entry, depth + 1)?
+                }
+                kind => {
+                    return Err(FsError::ParentNotDirectory {
+                        entry: display_absolute(entry),
+                        parent: display_absolute(&self.path_of(child)),
+                        kind: kind.as_str(),
+                    })
+                }
+            };
+        }
+        Ok(current)
+    }
+
+    fn implicit_dir_inode(&mut self, index: usize) -> InodeId {
+        self.inodes.push(Inode {
+            kind: FileKind::Directory,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            symlink_target: None,
+            xattrs: Vec::new(),
+            device: (0, 0),
+            layer: index,
+            offset: 0,
+            content: None,
+            links: 0,
+        });
+        (self.inodes.len() - 1) as InodeId
+    }
+}

@@ -1,0 +1,28 @@
+//! The final filesystem of a container image, held as metadata.
+//!
+//! Layers are read as tar streams into [`Layer`] values (entries with
+//! normalized paths, whiteouts classified, no file contents except the few
+//! files asked for), then applied in order to a [`Tree`] exactly as
+//! containerd and Podman apply them: whiteouts of a layer first, against the
+//! lower layers only, then the layer's entries in tar order, the last of
+//! duplicate entries winning. Every path keeps the layer that last changed
+//! it, hardlinked names share one [`Inode`], and privileged files that a
+//! later layer hid or changed are kept as [`Ghost`]s.
+
+mod apply;
+mod error;
+mod layer;
+mod path;
+mod tree;
+
+pub use apply::{Diagnostic, DiagnosticKind, Duplicate, Ghost, GhostReason};
+pub use error::FsError;
+pub use layer::{read_layer, read_layer_seekable, Layer, LayerEntry, ReadOptions, Whiteout};
+pub use path::{display_path, normalize, NormalizedPath};
+pub use tree::{FileKind, FileRef, Inode, Tree};
+
+/// Whether a file's mode or attributes grant privileges when it is executed:
+/// setuid, setgid or file capabilities on a regular file.
+pub fn is_privileged(kind: FileKind, mode: u32, has_capability: bool) -> bool {
+    kind == FileKind::Regular && (mode & 0o6000 != 0 || has_capability)
+}
