@@ -54,7 +54,7 @@ pub struct LayerEntry {
     pub size: u64,
     /// Symlink target as stored, or the normalized hardlink target.
     pub link: Option<Box<[u8]>>,
-    pub xattrs: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub xattrs: crate::Xattrs,
     pub device: (u32, u32),
     /// Offset of the entry's first header block in the uncompressed stream.
     pub offset: u64,

@@ -62,7 +62,7 @@ pub struct Inode {
     pub size: u64,
     /// Symlink target as stored in the layer.
     pub symlink_target: Option<Box<[u8]>>,
-    pub xattrs: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub xattrs: crate::Xattrs,
     pub device: (u32, u32),
     /// Layer whose entry created this inode.
     pub layer: usize,
