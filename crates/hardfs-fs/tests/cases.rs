@@ -527,7 +527,7 @@ fn symlink_loop_is_error() {
 fn file_as_parent_is_error() {
     let error = merge_capturing(&[vec![file("f")], vec![file("f/x")]], &[]).unwrap_err();
     assert!(
-        matches!(error, FsError::ParentNotDirectory { ref kind, .. } if *kind == "regular file"),
+        matches!(error, FsError::ParentNotDirectory { kind, .. } if kind == "regular file"),
         "{error}"
     );
 }
