@@ -1,0 +1,247 @@
+//! Building the merged tree: layers are read and verified in parallel and
+//! applied in order as soon as each is ready.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
+
+use hardfs_fs::{read_layer, Layer, ReadOptions, Tree};
+use hardfs_tar::{decompress, Compression};
+
+use crate::config::LayerInfo;
+use crate::digest::HashingReader;
+use crate::store::Store;
+use crate::{rootfs, Image, ImageError, Source};
+
+/// How to read layers.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    pub read: ReadOptions,
+    /// Largest uncompressed size of one layer, in bytes; more is treated as
+    /// a decompression bomb.
+    pub max_layer_size: u64,
+    /// Layers read at once; 0 means one per available CPU.
+    pub threads: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            read: ReadOptions::with_account_files(),
+            max_layer_size: 64 << 30,
+            threads: 0,
+        }
+    }
+}
+
+/// The merged tree and what reading the layers found.
+pub struct BuildOutput {
+    pub tree: Tree,
+    /// Layers with the blob digests computed while reading.
+    pub layers: Vec<LayerInfo>,
+    /// Compression of each layer, by magic bytes.
+    pub compressions: Vec<Compression>,
+    /// Problems that did not stop the build.
+    pub warnings: Vec<String>,
+    /// Entries read, over all layers.
+    pub entries: u64,
+}
+
+impl Image {
+    /// Reads every layer, verifies its digests and applies it to a new tree.
+    pub fn build_tree(&self, options: &BuildOptions) -> Result<BuildOutput, ImageError> {
+        match &self.source {
+            Source::RootDirectory(path) => rootfs::build(path, &options.read),
+            Source::Layers(store) => {
+                build_from_layers(&**store, &self.layers, options, &self.warnings)
+            }
+        }
+    }
+}
+
+struct ReadLayer {
+    layer: Layer,
+    digest: String,
+    compression: Compression,
+}
+
+fn build_from_layers(
+    store: &dyn Store,
+    layers: &[LayerInfo],
+    options: &BuildOptions,
+    warnings: &[String],
+) -> Result<BuildOutput, ImageError> {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        count => count,
+    }
+    .min(layers.len().max(1));
+    // Workers may run this many layers ahead of the one being applied,
+    // which bounds the memory held by parsed but unapplied layers.
+    let window = threads + 1;
+    let next = AtomicUsize::new(0);
+    let applied = (Mutex::new(0usize), Condvar::new());
+    let (sender, receiver) = mpsc::channel::<(usize, Result<ReadLayer, ImageError>)>();
+
+    let mut output = BuildOutput {
+        tree: Tree::new(),
+        layers: layers.to_vec(),
+        compressions: Vec::with_capacity(layers.len()),
+        warnings: warnings.to_vec(),
+        entries: 0,
+    };
+    std::thread::scope(|scope| -> Result<(), ImageError> {
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next, applied) = (&next, &applied);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                if index >= layers.len() {
+                    return;
+                }
+                let mut done = applied.0.lock().expect("layer window lock");
+                while index >= *done + window {
+                    done = applied.1.wait(done).expect("layer window lock");
+                }
+                drop(done);
+                let result = read_one(store, &layers[index], options);
+                if sender.send((index, result)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(sender);
+
+        let mut pending = BTreeMap::new();
+        let mut expected = 0;
+        let result = (|| {
+            for (index, result) in receiver.iter() {
+                pending.insert(index, result);
+                while let Some(result) = pending.remove(&expected) {
+                    let read = result?;
+                    apply(&mut output, expected, read)?;
+                    expected += 1;
+                    *applied.0.lock().expect("layer window lock") = expected;
+                    applied.1.notify_all();
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            // Let waiting workers run out of work instead of blocking.
+            next.store(layers.len(), Ordering::SeqCst);
+            *applied.0.lock().expect("layer window lock") = usize::MAX / 2;
+            applied.1.notify_all();
+        }
+        result
+    })?;
+    Ok(output)
+}
+
+fn apply(output: &mut BuildOutput, index: usize, read: ReadLayer) -> Result<(), ImageError> {
+    let info = &mut output.layers[index];
+    info.digest = read.digest;
+    if let Some(warning) = media_type_warning(info, read.compression) {
+        output.warnings.push(warning);
+    }
+    output.compressions.push(read.compression);
+    output.entries += (read.layer.entries.len() + read.layer.whiteouts.len()) as u64;
+    let what = describe(info);
+    tracing::debug!(
+        layer = index,
+        entries = read.layer.entries.len(),
+        "applying layer"
+    );
+    output
+        .tree
+        .apply_layer(index, read.layer)
+        .map_err(|source| ImageError::Layer { what, source })
+}
+
+/// Reads one layer blob, checking its digest, size and DiffID.
+fn read_one(
+    store: &dyn Store,
+    info: &LayerInfo,
+    options: &BuildOptions,
+) -> Result<ReadLayer, ImageError> {
+    let what = describe(info);
+    let (blob, size) = store.open(&info.blob)?;
+    let (blob, blob_tally) = HashingReader::new(blob);
+    let (compression, stream) =
+        decompress(blob, options.max_layer_size).map_err(|source| ImageError::Tar {
+            what: what.clone(),
+            source,
+        })?;
+    let (stream, tar_tally) = HashingReader::new(stream);
+    let layer = read_layer(stream, &options.read).map_err(|source| ImageError::Layer {
+        what: what.clone(),
+        source,
+    })?;
+
+    let (digest, blob_size) = blob_tally.finish();
+    if let Some(expected) = info.size {
+        if expected != blob_size || blob_size != size {
+            return Err(ImageError::SizeMismatch {
+                what,
+                expected,
+                actual: blob_size,
+            });
+        }
+    }
+    if info.digest_known && digest != info.digest {
+        return Err(ImageError::DigestMismatch {
+            what,
+            expected: info.digest.clone(),
+            actual: digest,
+        });
+    }
+    let (diff_id, _) = tar_tally.finish();
+    if diff_id != info.diff_id {
+        return Err(ImageError::DigestMismatch {
+            what: format!("{what} DiffID"),
+            expected: info.diff_id.clone(),
+            actual: diff_id,
+        });
+    }
+    Ok(ReadLayer {
+        layer,
+        digest,
+        compression,
+    })
+}
+
+fn describe(info: &LayerInfo) -> String {
+    if info.digest.is_empty() {
+        format!("layer {} (`{}`)", info.index, info.blob)
+    } else {
+        format!("layer {} ({})", info.index, info.digest)
+    }
+}
+
+/// Flags a media type that claims another compression than the blob has,
+/// or a zstd layer under a Docker media type, which defines none.
+fn media_type_warning(info: &LayerInfo, compression: Compression) -> Option<String> {
+    let media_type = info.media_type.as_deref()?;
+    let claimed = if media_type.ends_with("+gzip") || media_type.ends_with(".tar.gzip") {
+        Compression::Gzip
+    } else if media_type.ends_with("+zstd") || media_type.ends_with(".tar.zstd") {
+        Compression::Zstd
+    } else {
+        Compression::None
+    };
+    if claimed != compression {
+        return Some(format!(
+            "layer {} ({}) has media type `{media_type}` but its blob is {}-compressed; it was read by its magic bytes",
+            info.index,
+            info.digest,
+            compression.as_str()
+        ));
+    }
+    if media_type.starts_with("application/vnd.docker.") && compression == Compression::Zstd {
+        return Some(format!(
+            "layer {} ({}) uses `{media_type}`: zstd is defined only for OCI media types, and Docker rejects it",
+            info.index, info.digest
+        ));
+    }
+    None
+}
