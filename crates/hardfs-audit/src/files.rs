@@ -1,0 +1,133 @@
+//! Rules on single files of the final view: `setuid-file`, `setgid-file`,
+//! `file-capability`, `world-writable`, `special-file`, `group0-writable`.
+
+use hardfs_fs::FileKind;
+use hardfs_rules::{Finding, Severity};
+
+use crate::capability::decode_capability;
+use crate::user::rule;
+use crate::AuditInput;
+
+/// Directories where scratch files are expected; their contents are not
+/// reported as group-0 writable system paths.
+const SCRATCH_DIRS: [&[u8]; 3] = [b"tmp", b"var/tmp", b"dev"];
+
+pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
+    input.tree.walk(|path, file| {
+        if path.is_empty() {
+            return;
+        }
+        let inode = file.inode();
+        let location = || input.path_location(file.display(), file.layer());
+        let owner = format!("{}:{}", inode.uid, inode.gid);
+
+        if inode.kind == FileKind::Regular && inode.mode & 0o4000 != 0 {
+            let severity = if inode.uid == 0 {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let whose = if inode.uid == 0 {
+                "root".to_string()
+            } else {
+                format!("uid {}", inode.uid)
+            };
+            let message = format!(
+                "setuid {whose}: mode {:04o}, owner {owner}{}",
+                inode.mode,
+                link_note(&file)
+            );
+            findings.push(
+                Finding::new(rule("setuid-file"), location(), message).with_severity(severity),
+            );
+        }
+        if inode.kind == FileKind::Regular && inode.mode & 0o2000 != 0 {
+            let message = format!(
+                "setgid gid {}: mode {:04o}, owner {owner}{}",
+                inode.gid,
+                inode.mode,
+                link_note(&file)
+            );
+            findings.push(Finding::new(rule("setgid-file"), location(), message));
+        }
+        if let Some(value) = inode.capability() {
+            let message = match decode_capability(value) {
+                Some(capability) => format!(
+                    "file capabilities {} (revision {})",
+                    capability.describe(),
+                    capability.revision
+                ),
+                None => format!(
+                    "malformed security.capability attribute ({} bytes)",
+                    value.len()
+                ),
+            };
+            findings.push(Finding::new(rule("file-capability"), location(), message));
+        }
+        if inode.kind != FileKind::Symlink && inode.mode & 0o002 != 0 {
+            let sticky_dir = inode.kind == FileKind::Directory && inode.mode & 0o1000 != 0;
+            let severity = if sticky_dir {
+                Severity::Low
+            } else {
+                Severity::Medium
+            };
+            let what = if sticky_dir {
+                "world-writable directory with the sticky bit"
+            } else {
+                "world-writable"
+            };
+            let message = format!(
+                "{what} {}: mode {:04o}, owner {owner}",
+                inode.kind.as_str(),
+                inode.mode
+            );
+            findings.push(
+                Finding::new(rule("world-writable"), location(), message).with_severity(severity),
+            );
+        }
+        let is_device = matches!(
+            inode.kind,
+            FileKind::CharDevice | FileKind::BlockDevice | FileKind::Fifo
+        );
+        if is_device && !path.starts_with(b"dev/") {
+            let message = match inode.kind {
+                FileKind::Fifo => "FIFO outside /dev".to_string(),
+                kind => format!(
+                    "{} {}:{} outside /dev",
+                    kind.as_str(),
+                    inode.device.0,
+                    inode.device.1
+                ),
+            };
+            findings.push(Finding::new(rule("special-file"), location(), message));
+        }
+        let group_writable =
+            inode.kind != FileKind::Symlink && inode.gid == 0 && inode.mode & 0o020 != 0;
+        if group_writable && inode.mode & 0o002 == 0 && !in_scratch_dir(path) {
+            let message = format!(
+                "writable by group 0: {} mode {:04o}, owner {owner}",
+                inode.kind.as_str(),
+                inode.mode
+            );
+            findings.push(Finding::new(rule("group0-writable"), location(), message));
+        }
+    });
+}
+
+fn link_note(file: &hardfs_fs::FileRef<'_>) -> String {
+    let others = file.other_names();
+    if others.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = others
+        .iter()
+        .map(|name| format!("/{}", hardfs_fs::display_path(name)))
+        .collect();
+    format!(", hardlinked as {}", names.join(", "))
+}
+
+fn in_scratch_dir(path: &[u8]) -> bool {
+    SCRATCH_DIRS
+        .iter()
+        .any(|dir| path == *dir || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/')))
+}
