@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts each test image's CMD in a container and checks that its server
-# really serves: nginx answers GET / with 200, redis answers PING, postgres
-# runs a query, and the appuser image runs as appuser and can write its
+# really serves: nginx returns 200 for GET /, redis replies to PING,
+# postgres runs a query, and the appuser image runs as appuser and can write its
 # data volume.
 #
 # Usage: scripts/smoke-images.sh
@@ -48,7 +48,7 @@ expect_output() {
         fi
         output="$(podman exec "$container" "$@" 2>&1)" || true
         if [ "$output" = "$expected" ]; then
-            log "$container: $* printed \"$expected\""
+            log "$container: ready, printed \"$expected\""
             return 0
         fi
         sleep 1
