@@ -12,6 +12,7 @@ mod writable;
 pub use capability::{decode_capability, Capability};
 pub use context::{AuditInput, LayerRef};
 pub use user::{resolve_user, ResolvedUser, UserError};
+pub use writable::user_writable_paths;
 
 use hardfs_rules::{sort_findings, Finding};
 

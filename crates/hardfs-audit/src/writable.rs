@@ -117,6 +117,43 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Every path of the final view that the runtime user can write, in walk
+/// order; empty for root, who can write everything, or an unresolved user.
+pub fn user_writable_paths(input: &AuditInput<'_>) -> Vec<Vec<u8>> {
+    let Ok(user) = &input.user else {
+        return Vec::new();
+    };
+    if user.is_root() {
+        return Vec::new();
+    }
+    let mut paths = Vec::new();
+    // Depth and searchability of each open ancestor directory.
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    input.tree.walk(|path, file| {
+        let depth = if path.is_empty() {
+            0
+        } else {
+            path.iter().filter(|&&b| b == b'/').count() + 1
+        };
+        while stack.last().is_some_and(|(open, _)| *open >= depth) {
+            stack.pop();
+        }
+        let inode = file.inode();
+        let reachable = stack.last().is_none_or(|(_, searchable)| *searchable);
+        if reachable
+            && !is_runtime_mount(path)
+            && inode.kind != FileKind::Symlink
+            && can_write(user, inode)
+        {
+            paths.push(path.to_vec());
+        }
+        if inode.kind == FileKind::Directory {
+            stack.push((depth, reachable && can_search(user, inode)));
+        }
+    });
+    paths
+}
+
 fn permission_bits(user: &ResolvedUser, inode: &Inode) -> u32 {
     if user.uid == inode.uid {
         (inode.mode >> 6) & 0o7
