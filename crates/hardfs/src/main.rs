@@ -4,6 +4,9 @@
 
 mod cli;
 mod cmd;
+// Used by `audit` and `lint` once they flatten `cli::OutputArgs`.
+#[allow(dead_code)]
+mod output;
 
 use std::process::ExitCode;
 
