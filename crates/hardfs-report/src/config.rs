@@ -12,8 +12,9 @@
 //! reason = "passwd must change /etc/shadow"
 //! ```
 //!
-//! Every key is optional except the three of an `[[allow]]` entry. Unknown
-//! keys are rejected with their line, so a misspelt setting never passes
+//! Every key is optional except the three of an `[[allow]]` entry, and an
+//! empty `only` list means every rule, as if it were absent. Unknown keys
+//! are rejected with their line, so a misspelt setting never passes
 //! silently.
 
 use std::collections::BTreeSet;
@@ -106,7 +107,11 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ConfigFile, PolicyError> 
             .fail_on
             .map(|value| file.fail_on(&value))
             .transpose()?;
-        config.only = settings.only.map(|names| file.rules(&names)).transpose()?;
+        config.only = settings
+            .only
+            .filter(|names| !names.is_empty())
+            .map(|names| file.rules(&names))
+            .transpose()?;
         config.skip = settings.skip.map(|names| file.rules(&names)).transpose()?;
     }
     for entry in raw.allow {
@@ -221,6 +226,12 @@ reason = "passwd must write /etc/shadow"
         assert_eq!(entry.pattern.as_str(), "/usr/bin/passwd");
         assert_eq!(entry.reason, "passwd must write /etc/shadow");
         assert_eq!(entry.origin.to_string(), "cfg/.hardfs.toml:7");
+    }
+
+    #[test]
+    fn empty_only_list_selects_every_rule() {
+        let config = parse_text("[settings]\nonly = []\n").unwrap();
+        assert!(config.only.is_none());
     }
 
     #[test]

@@ -40,14 +40,14 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
-/// Whether a character can move the cursor, change the terminal's state or
+/// Returns true for a character that can move the cursor, change the terminal's state or
 /// reorder the text around it when printed.
 fn needs_escape(character: char) -> bool {
     character.is_control() || is_bidi_control(character)
 }
 
-/// The Unicode bidirectional embedding, override and isolate characters,
-/// which can make a displayed name read differently from its bytes
+/// Returns true for the Unicode bidirectional embedding, override and
+/// isolate characters, which can make a displayed name read differently from its bytes
 /// (CVE-2021-42574).
 fn is_bidi_control(character: char) -> bool {
     matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')

@@ -261,7 +261,6 @@ fn lookup_rules(names: &[String], origin: &str) -> Result<BTreeSet<&'static str>
     names
         .iter()
         .flat_map(|name| name.split(','))
-        .filter(|name| !name.trim().is_empty())
         .map(|name| lookup_rule(name, origin).map(|rule| rule.id))
         .collect()
 }
@@ -356,6 +355,19 @@ mod tests {
         assert!(policy.selects(hardfs_rules::lookup("HF001").unwrap()));
         assert!(!policy.selects(hardfs_rules::lookup("HF004").unwrap()));
         assert!(!policy.selects(hardfs_rules::lookup("HF005").unwrap()));
+    }
+
+    #[test]
+    fn empty_rule_name_is_rejected() {
+        let error = Policy::resolve(&PolicyOptions {
+            only: vec!["HF001,".into()],
+            ..options()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&error, PolicyError::UnknownRule { name, .. } if name.is_empty()),
+            "{error:?}"
+        );
     }
 
     #[test]

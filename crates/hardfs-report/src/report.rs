@@ -24,7 +24,7 @@ impl Tool {
     }
 }
 
-/// What was checked: one image or a set of Dockerfiles.
+/// The checked object: one image or a set of Dockerfiles.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     Image(ImageTarget),
@@ -76,7 +76,7 @@ pub struct Suppressed {
     pub finding: Finding,
     /// The reason the allowlist entry gives.
     pub reason: String,
-    /// Where the entry came from: `the command line` or `FILE:LINE`.
+    /// The entry's origin: `the command line` or `FILE:LINE`.
     pub origin: String,
 }
 

@@ -61,8 +61,9 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 
-    /// Write the report to PATH instead of stdout. The file is written
-    /// under a temporary name and renamed, so it is complete or absent.
+    /// Write the report to PATH instead of stdout (`-` is stdout). The file
+    /// is written under a temporary name and renamed, so it is complete or
+    /// absent.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
 

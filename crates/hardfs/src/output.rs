@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use hardfs_report::{
-    render, use_color_from_env, ColorChoice, ConfigSource, Format, Policy, PolicyOptions, Report,
-    TextOptions,
+    render, use_color_from_env, ColorChoice, ConfigSource, Format, Policy, PolicyError,
+    PolicyOptions, Report, TextOptions,
 };
 
 use crate::cli::{ColorWhen, OutputArgs, OutputFormat};
@@ -44,9 +44,12 @@ impl Output {
             fail_on: args.fail_on,
             config: Some(config),
         };
-        let policy = Policy::resolve(&options).context(Hint(
-            "run `hardfs rules` to list every rule ID and slug".into(),
-        ))?;
+        let policy = Policy::resolve(&options).map_err(|error| match error {
+            PolicyError::UnknownRule { .. } => anyhow::Error::new(error).context(Hint(
+                "run `hardfs rules` to list every rule ID and slug".into(),
+            )),
+            _ => anyhow::Error::new(error),
+        })?;
 
         Ok(Output {
             policy,
@@ -55,7 +58,7 @@ impl Output {
                 OutputFormat::Json => Format::Json,
                 OutputFormat::Sarif => Format::Sarif,
             },
-            destination: args.output.clone(),
+            destination: args.output.clone().filter(|path| path.as_os_str() != "-"),
             color: match args.color {
                 ColorWhen::Auto => ColorChoice::Auto,
                 ColorWhen::Always => ColorChoice::Always,
@@ -209,6 +212,13 @@ mod tests {
             cause.starts_with("unknown rule `nope` in --only"),
             "{cause}"
         );
+    }
+
+    #[test]
+    fn dash_output_means_stdout() {
+        let args = parse(&["--output", "-", "--config", "/dev/null"]);
+        let output = Output::resolve(&args).unwrap();
+        assert_eq!(output.destination, None);
     }
 
     #[test]

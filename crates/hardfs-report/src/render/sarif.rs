@@ -1,12 +1,12 @@
 //! The SARIF 2.1.0 format, for code-scanning services such as GitHub's.
 //!
-//! Image findings carry a logical location chain image → layer → path
-//! (`run.logicalLocations`, linked by `parentIndex`) and a physical location
-//! whose URI is the path relative to the image root (`uriBaseId`
-//! `IMAGE_ROOT`), or the field name for image configuration findings
-//! (`uriBaseId` `IMAGE_CONFIG`). GitHub code scanning rejects an upload in
-//! which a result has no `physicalLocation.artifactLocation.uri`, so every
-//! result has one. Dockerfile findings carry the file and a region with
+//! Image findings carry a logical location chain image → layer → path in
+//! `run.logicalLocations`, linked by `parentIndex`. They also carry a
+//! physical location: the path relative to the image root (`uriBaseId`
+//! `IMAGE_ROOT`), or the field name for configuration findings (`uriBaseId`
+//! `IMAGE_CONFIG`). GitHub code scanning rejects an upload in which a
+//! result has no `physicalLocation.artifactLocation.uri`, so every result
+//! has one. Dockerfile findings carry the file and a region with
 //! `startLine` and `startColumn`. Allowlisted findings are emitted as
 //! results with an external suppression.
 
@@ -92,20 +92,20 @@ pub fn render_sarif(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-/// The rules that apply to the target, in table order; results point into
-/// this list with `ruleIndex`.
+/// Lists the rules that apply to the target, in table order. Results point
+/// into this list with `ruleIndex`.
 fn driver_rules(target: &Target) -> Vec<&'static Rule> {
-    let wanted = match target {
+    let kind = match target {
         Target::Image(_) => Applies::Image,
         Target::Dockerfiles(_) => Applies::Dockerfile,
     };
     RULES
         .iter()
-        .filter(|rule| rule.applies == wanted || rule.applies == Applies::Both)
+        .filter(|rule| rule.applies == kind || rule.applies == Applies::Both)
         .collect()
 }
 
-/// A `reportingDescriptor` for one rule.
+/// Builds the `reportingDescriptor` of one rule.
 fn descriptor(rule: &Rule) -> Value {
     let mut properties = json!({
         "reference": rule.reference,
@@ -135,8 +135,8 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// The `security-severity` score GitHub code scanning reads from a rule's
-/// properties: it shows 9.0 and above as critical, 7.0–8.9 as high,
+/// Returns the `security-severity` score that GitHub code scanning reads
+/// from a rule's properties. Code scanning shows 9.0 and above as critical, 7.0–8.9 as high,
 /// 4.0–6.9 as medium and 0.1–3.9 as low. Info rules get none.
 fn security_severity(severity: Severity) -> Option<&'static str> {
     match severity {
@@ -219,9 +219,9 @@ fn location(finding: &Finding, locations: &mut LogicalLocations) -> Value {
     }
 }
 
-/// The URI of a Dockerfile path: relative paths stay relative (code
-/// scanning resolves them against the repository root), absolute ones
-/// become `file://` URIs.
+/// Builds the URI of a Dockerfile path. Relative paths stay relative, so
+/// code scanning resolves them against the repository root, and absolute
+/// ones become `file://` URIs.
 fn file_uri(file: &str) -> String {
     let encoded = encode_uri_path(&escape(file));
     if file.starts_with('/') {
@@ -275,8 +275,8 @@ impl LogicalLocations {
         self.entries.len() - 1
     }
 
-    /// The entry of layer `layer_index`, added on first use so that a
-    /// finding in a layer the target does not list still resolves.
+    /// Returns the entry of layer `layer_index`, adding it on first use so
+    /// that a finding in a layer the target does not list still resolves.
     fn layer(&mut self, layer_index: usize) -> usize {
         if let Some(index) = self.layers.get(&layer_index) {
             return *index;
@@ -320,7 +320,7 @@ impl LogicalLocations {
         index
     }
 
-    /// A result's reference to entry `index`.
+    /// Builds a result's reference to entry `index`.
     fn reference(&self, index: usize) -> Value {
         json!({
             "index": index,
@@ -329,7 +329,7 @@ impl LogicalLocations {
     }
 }
 
-/// One invocation: successful unless a problem left part of the target
+/// Builds the run's one invocation: successful unless a problem left part of the target
 /// unchecked, with each problem as an error notification.
 fn invocation(report: &Report) -> Value {
     let notifications: Vec<Value> = report
@@ -350,7 +350,7 @@ fn invocation(report: &Report) -> Value {
     })
 }
 
-/// What was checked, in the run's property bag.
+/// Describes the target in the run's property bag.
 fn target_properties(target: &Target) -> Value {
     match target {
         Target::Image(image) => json!({

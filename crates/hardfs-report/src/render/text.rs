@@ -189,10 +189,10 @@ fn write_findings(
     for finding in findings {
         let directory = directory(finding);
         let total = per_directory[&directory];
-        let shown = listed.entry(directory).or_default();
-        *shown += 1;
+        let position = listed.entry(directory).or_default();
+        *position += 1;
         let folded = !options.all && directory.is_some() && total > FOLD_ABOVE;
-        if folded && *shown > FOLD_SHOWN {
+        if folded && *position > FOLD_SHOWN {
             continue;
         }
 
@@ -204,7 +204,7 @@ fn write_findings(
             subject(finding),
             escape(&finding.message)
         )?;
-        if folded && *shown == FOLD_SHOWN {
+        if folded && *position == FOLD_SHOWN {
             let more = total - FOLD_SHOWN;
             let place = escape(directory.unwrap_or_default());
             let note = format!("… {more} more in {place} (--all lists them)");
@@ -214,7 +214,8 @@ fn write_findings(
     Ok(())
 }
 
-/// The directory of an image path, the unit that long lists fold by.
+/// Returns the directory of an image path, the unit by which long lists
+/// fold.
 fn directory(finding: &Finding) -> Option<&str> {
     match &finding.location {
         Location::ImagePath { path, .. } => match path.rsplit_once('/') {
@@ -226,7 +227,7 @@ fn directory(finding: &Finding) -> Option<&str> {
     }
 }
 
-/// What a finding is about, as shown at the start of its line.
+/// Formats what a finding is about, as shown at the start of its line.
 fn subject(finding: &Finding) -> String {
     match &finding.location {
         Location::ImagePath { path, .. } => escape(path).into_owned(),
@@ -266,7 +267,7 @@ fn write_problems(report: &Report, style: Style, out: &mut dyn Write) -> io::Res
     Ok(())
 }
 
-/// The closing line: findings by severity, most severe first, then the
+/// Builds the closing line: findings by severity, most severe first, then the
 /// suppressed findings and problems.
 fn summary(report: &Report, style: Style) -> String {
     let total = report.findings.len();

@@ -15,7 +15,7 @@ fn rule(id: &str) -> &'static hardfs_rules::Rule {
     hardfs_rules::lookup(id).unwrap()
 }
 
-/// A 64-digit digest that starts with the layer index.
+/// Builds a 64-digit digest that starts with the layer index.
 fn layer_digest(layer: usize) -> String {
     format!("sha256:{layer}{}", &"0123456789abcdef".repeat(4)[1..])
 }
@@ -48,7 +48,7 @@ fn allow(id: &str, pattern: &str, reason: &str, origin: Origin) -> AllowEntry {
     }
 }
 
-/// The policy of the sample reports: one allowlist entry from a config file
+/// Builds the policy of the sample reports, with one allowlist entry from a config file
 /// and one from the command line.
 pub fn policy() -> Policy {
     Policy {
@@ -157,7 +157,7 @@ pub fn image_report() -> Report {
     report
 }
 
-/// The image report with one layer that could not be read.
+/// Builds the image report with one layer that could not be read.
 pub fn incomplete_image_report() -> Report {
     let problem = Problem::from_error(
         "layer 4 (sha256:4444)",
