@@ -14,6 +14,8 @@ use crate::report::{ImageTarget, Report, Target};
 const FOLD_ABOVE: usize = 10;
 /// How many findings of a folded directory are still listed.
 const FOLD_SHOWN: usize = 3;
+/// Width at which the `fix:` text of a group wraps, in characters.
+const FIX_WIDTH: usize = 100;
 
 /// Settings of the text format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,7 +153,33 @@ fn write_group(
         write_layer_header(findings[0], style, out)?;
         write_findings(findings, "    ", options, style, out)?;
     }
-    writeln!(out, "  fix: {}", group.rule.fix)
+    for line in wrap(group.rule.fix, FIX_WIDTH, "  fix: ", "       ") {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Wraps `text` at spaces into lines of at most `width` characters where
+/// the words allow, the first line starting with `first` and the others
+/// with `rest`. A word longer than a line is kept whole.
+fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if !empty && !fits {
+            lines.push(std::mem::replace(&mut line, rest.to_string()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
 }
 
 fn write_layer_header(finding: &Finding, style: Style, out: &mut dyn Write) -> io::Result<()> {
@@ -332,5 +360,27 @@ impl Style {
             Severity::Info => "2",
         };
         self.paint(code, text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_width() {
+        let lines = wrap("aaa bbb ccc ddd", 12, "> ", "  ");
+        assert_eq!(lines, ["> aaa bbb", "  ccc ddd"]);
+    }
+
+    #[test]
+    fn wrap_keeps_long_word_whole() {
+        let lines = wrap("abcdefghij x", 6, "> ", "  ");
+        assert_eq!(lines, ["> abcdefghij", "  x"]);
+    }
+
+    #[test]
+    fn wrap_of_short_text_is_one_line() {
+        assert_eq!(wrap("fix it", 100, "  fix: ", "       "), ["  fix: fix it"]);
     }
 }
