@@ -1,7 +1,10 @@
 //! Argument definitions. No logic lives here: each subcommand's arguments are
 //! resolved into settings by its function in `cmd/`.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hardfs_report::FailOn;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,4 +50,67 @@ pub struct ExplainArgs {
 pub enum ListFormat {
     Text,
     Json,
+}
+
+/// Output and policy options shared by `hardfs audit` and `hardfs lint`,
+/// flattened into each with `#[command(flatten)]` and resolved by
+/// `output::Output::resolve`.
+#[derive(Clone, Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Write the report to PATH instead of stdout (`-` is stdout). The file
+    /// is written under a temporary name and renamed, so it is complete or
+    /// absent.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Exit with 1 when a finding not allowlisted is at or above SEVERITY:
+    /// info, low, medium, high, critical, or never [default: low, or
+    /// `fail_on` in the config file].
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Run only these rules (IDs or slugs; repeat or separate with commas).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Do not run these rules (IDs or slugs; repeat or separate with commas).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// Suppress findings of RULE whose path matches the glob PATH
+    /// (repeatable), such as setuid-file:/usr/bin/passwd.
+    #[arg(long, value_name = "RULE:PATH")]
+    pub allow: Vec<String>,
+
+    /// Read settings and allowlist entries from FILE instead of
+    /// `.hardfs.toml` in the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Colour text output: `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// List every finding and the suppressed ones, instead of folding long
+    /// lists in one directory.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
