@@ -1,5 +1,8 @@
 //! Rules on single files of the final view: `setuid-file`, `setgid-file`,
 //! `file-capability`, `world-writable`, `special-file`, `group0-writable`.
+//!
+//! Device nodes under /dev are not reported as world-writable: runtimes
+//! mount their own /dev over the image's, so those nodes are never seen.
 
 use hardfs_fs::FileKind;
 use hardfs_rules::{Finding, Severity};
@@ -64,7 +67,7 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
             };
             findings.push(Finding::new(rule("file-capability"), location(), message));
         }
-        if inode.kind != FileKind::Symlink && inode.mode & 0o002 != 0 {
+        if inode.kind != FileKind::Symlink && inode.mode & 0o002 != 0 && !under(path, b"dev") {
             let sticky_dir = inode.kind == FileKind::Directory && inode.mode & 0o1000 != 0;
             let severity = if sticky_dir {
                 Severity::Low
@@ -72,13 +75,12 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
                 Severity::Medium
             };
             let what = if sticky_dir {
-                "world-writable directory with the sticky bit"
+                "directory with the sticky bit"
             } else {
-                "world-writable"
+                inode.kind.as_str()
             };
             let message = format!(
-                "{what} {}: mode {:04o}, owner {owner}",
-                inode.kind.as_str(),
+                "world-writable {what}: mode {:04o}, owner {owner}",
                 inode.mode
             );
             findings.push(
@@ -127,7 +129,10 @@ fn link_note(file: &hardfs_fs::FileRef<'_>) -> String {
 }
 
 fn in_scratch_dir(path: &[u8]) -> bool {
-    SCRATCH_DIRS
-        .iter()
-        .any(|dir| path == *dir || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/')))
+    SCRATCH_DIRS.iter().any(|dir| under(path, dir))
+}
+
+/// Whether `path` is `dir` or lies below it.
+fn under(path: &[u8], dir: &[u8]) -> bool {
+    path == dir || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/'))
 }

@@ -11,7 +11,9 @@ use crate::AuditInput;
 pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
     for ghost in input.tree.ghosts() {
         let mut privileges = Vec::new();
-        if ghost.mode & 0o4000 != 0 {
+        if ghost.mode & 0o4000 != 0 && ghost.uid == 0 {
+            privileges.push("setuid root".to_string());
+        } else if ghost.mode & 0o4000 != 0 {
             privileges.push(format!("setuid uid {}", ghost.uid));
         }
         if ghost.mode & 0o2000 != 0 {
@@ -34,7 +36,7 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
             .map(|step| format!(" (`{}`)", one_line(step)))
             .unwrap_or_default();
         let message = format!(
-            "{} (mode {:04o}) is still in layer {}; layer {}{step} {how} it only in the final view",
+            "{} (mode {:04o}) stays in layer {}; layer {}{step} {how} it only in the final view",
             privileges.join(", "),
             ghost.mode,
             ghost.layer,

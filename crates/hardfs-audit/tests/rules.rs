@@ -170,6 +170,7 @@ fn world_writable_sticky_is_low() {
         EntryBuilder::file("etc/motd", "").mode(0o666),
         EntryBuilder::symlink("link", "etc/motd"),
         EntryBuilder::file("etc/ok", "").mode(0o644),
+        EntryBuilder::device("dev/null", EntryType::CharDevice, 1, 3).mode(0o666),
     ]]);
     let findings = run(&tree, &user_config("root"));
     let found: Vec<_> = summary(&findings)
@@ -376,7 +377,7 @@ fn ghost_from_chmod_layer() {
     let ghosts = of_rule(&findings, "ghost-privileged-copy");
     assert_eq!(ghosts.len(), 1);
     assert_eq!(ghosts[0].subject(), "/usr/bin/passwd");
-    assert_eq!(ghosts[0].message, "setuid uid 0 (mode 4755) is still in layer 0; layer 1 (`RUN step 1`) replaced it only in the final view");
+    assert_eq!(ghosts[0].message, "setuid root (mode 4755) stays in layer 0; layer 1 (`RUN step 1`) replaced it only in the final view");
     let clean = self::tree(&[
         vec![EntryBuilder::file("usr/bin/passwd", "x").mode(0o755)],
         vec![EntryBuilder::file("usr/bin/passwd", "y")],

@@ -31,6 +31,30 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print one rule: why it matters, how to fix it, and its reference.
     Explain(ExplainArgs),
+    /// Audit an image's final filesystem: setuid files, capabilities,
+    /// writable paths, users, volumes and privileged copies in lower layers.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The image: docker-archive:FILE[:NAME:TAG|:@N], oci:DIR[:REF|:@N],
+    /// oci-archive:FILE[:REF], dir:ROOTFS, or a bare path whose format is
+    /// detected.
+    pub image: String,
+
+    /// Platform to pick from a multi-platform index, as OS/ARCH[/VARIANT]
+    /// [default: this machine's].
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
+    /// Largest uncompressed size of one layer, in bytes; a larger layer is
+    /// rejected as a possible decompression bomb.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
+    pub max_layer_size: u64,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

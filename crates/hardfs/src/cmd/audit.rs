@@ -1,0 +1,79 @@
+//! `hardfs audit IMAGE`: read an image, compute its final filesystem and
+//! report what the image rules find.
+
+use anyhow::{Context, Result};
+use hardfs_audit::{audit, AuditInput, LayerRef};
+use hardfs_image::{BuildOptions, Image, Platform, Reference};
+use hardfs_report::{ImageTarget, ImageUser, LayerInfo, Report, Target};
+
+use crate::cli::AuditArgs;
+use crate::cmd::Hint;
+use crate::output::Output;
+
+pub fn run(args: &AuditArgs) -> Result<u8> {
+    let output = Output::resolve(&args.output)?;
+    let platform = match &args.platform {
+        Some(text) => Platform::parse(text)
+            .with_context(|| format!("invalid platform `{text}`"))
+            .context(Hint(
+                "give the platform as OS/ARCH or OS/ARCH/VARIANT, such as linux/arm64".into(),
+            ))?,
+        None => Platform::host(),
+    };
+    let reference = Reference::parse(&args.image).context(Hint(REFERENCE_HINT.into()))?;
+    let image = Image::open(&reference, &platform)
+        .with_context(|| format!("failed to open image `{}`", args.image))?;
+    tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened image");
+
+    let options = BuildOptions {
+        max_layer_size: args.max_layer_size,
+        ..BuildOptions::default()
+    };
+    let built = image
+        .build_tree(&options)
+        .with_context(|| format!("failed to read image `{}`", args.image))?;
+    tracing::debug!(entries = built.entries, "built the final filesystem");
+
+    let layer_refs: Vec<LayerRef> = built
+        .layers
+        .iter()
+        .map(|layer| LayerRef {
+            digest: layer.digest.clone(),
+            created_by: layer.created_by.clone(),
+        })
+        .collect();
+    let input = AuditInput::new(&built.tree, &image.config, layer_refs, &built.warnings);
+    let findings = audit(&input);
+
+    let user = ImageUser {
+        configured: image.config.user.clone(),
+        resolved: input
+            .user
+            .as_ref()
+            .ok()
+            .map(|user| (user.uid as u32, user.gid as u32)),
+    };
+    let target = Target::Image(ImageTarget {
+        reference: image.reference.clone(),
+        transport: image.transport.to_string(),
+        manifest_digest: image.manifest_digest.clone(),
+        config_digest: image.config_digest.clone(),
+        user,
+        layers: built
+            .layers
+            .iter()
+            .map(|layer| LayerInfo {
+                index: layer.index,
+                digest: layer.digest.clone(),
+                size: layer.size.unwrap_or_default(),
+                created_by: layer.created_by.clone(),
+            })
+            .collect(),
+    });
+    let report = Report::new(target, findings, Vec::new(), &output.policy);
+    output.write(&report)
+}
+
+const REFERENCE_HINT: &str =
+    "name the image as docker-archive:FILE, oci:DIR, oci-archive:FILE or dir:ROOTFS, \
+     or export it first, for example `skopeo copy containers-storage:IMAGE oci-archive:image.tar`";
