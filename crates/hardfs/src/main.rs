@@ -4,8 +4,6 @@
 
 mod cli;
 mod cmd;
-// No subcommand calls this yet: `audit` and `lint` will flatten
-// `cli::OutputArgs` and use it, and then the allow can go.
 mod output;
 
 use std::process::ExitCode;
