@@ -33,17 +33,33 @@ pub struct TestImage {
     pub layers: Vec<Vec<u8>>,
     pub steps: Vec<String>,
     pub config: serde_json::Value,
+    /// DiffIDs written to the config instead of the layers' real ones.
+    pub diff_ids: Option<Vec<String>>,
 }
 
 impl TestImage {
     pub fn new(layers: Vec<Vec<EntryBuilder>>, config: serde_json::Value) -> Self {
-        let steps = (0..layers.len()).map(|index| format!("/bin/sh -c step {index}")).collect();
-        TestImage { layers: layers.iter().map(|entries| tar(entries)).collect(), steps, config }
+        let steps = (0..layers.len())
+            .map(|index| format!("/bin/sh -c step {index}"))
+            .collect();
+        TestImage {
+            layers: layers.iter().map(|entries| tar(entries)).collect(),
+            steps,
+            config,
+            diff_ids: None,
+        }
     }
 
     fn config_bytes(&self) -> Vec<u8> {
-        let diff_ids: Vec<String> = self.layers.iter().map(|layer| sha256(layer)).collect();
-        let history: Vec<_> = self.steps.iter().map(|step| json!({"created_by": step})).collect();
+        let diff_ids: Vec<String> = match &self.diff_ids {
+            Some(diff_ids) => diff_ids.clone(),
+            None => self.layers.iter().map(|layer| sha256(layer)).collect(),
+        };
+        let history: Vec<_> = self
+            .steps
+            .iter()
+            .map(|step| json!({"created_by": step}))
+            .collect();
         serde_json::to_vec(&json!({
             "architecture": "amd64",
             "os": "linux",
@@ -96,6 +112,12 @@ impl TestImage {
 
     /// Writes a legacy docker-archive (`<id>/layer.tar`) and returns its path.
     pub fn write_docker_archive(&self, path: &Path, tag: &str) -> PathBuf {
+        self.write_docker_archive_tags(path, &[tag])
+    }
+
+    /// Writes a docker-archive listing this image once per tag, as
+    /// `docker save` of several tags does.
+    pub fn write_docker_archive_tags(&self, path: &Path, tags: &[&str]) -> PathBuf {
         let config = self.config_bytes();
         let config_name = format!("{}.json", &sha256(&config)[7..]);
         let mut members = vec![EntryBuilder::file(&config_name, &config)];
@@ -105,8 +127,14 @@ impl TestImage {
             members.push(EntryBuilder::file(&name, layer));
             layer_names.push(name);
         }
-        let manifest = json!([{"Config": config_name, "RepoTags": [tag], "Layers": layer_names}]);
-        members.push(EntryBuilder::file("manifest.json", serde_json::to_vec(&manifest).unwrap()));
+        let manifest: Vec<_> = tags
+            .iter()
+            .map(|tag| json!({"Config": config_name, "RepoTags": [tag], "Layers": layer_names}))
+            .collect();
+        members.push(EntryBuilder::file(
+            "manifest.json",
+            serde_json::to_vec(&manifest).unwrap(),
+        ));
         std::fs::write(path, tar(&members)).unwrap();
         path.to_path_buf()
     }
@@ -114,10 +142,13 @@ impl TestImage {
 
 /// The blob file of a layer (by index) in an OCI layout written above.
 pub fn layer_blob(dir: &Path, index: usize) -> PathBuf {
-    let index_json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let index_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     let manifest_digest = index_json["manifests"][0]["digest"].as_str().unwrap();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&manifest_digest[7..])).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("blobs/sha256").join(&manifest_digest[7..])).unwrap(),
+    )
+    .unwrap();
     let digest = manifest["layers"][index]["digest"].as_str().unwrap();
     dir.join("blobs/sha256").join(&digest[7..])
 }

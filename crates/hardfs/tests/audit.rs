@@ -1,0 +1,350 @@
+//! `hardfs audit` as a user runs it: exit codes, formats, and errors on
+//! bad input, on images written in code.
+
+mod support;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use hardfs_tar::EntryBuilder;
+use predicates::prelude::*;
+use serde_json::{json, Value};
+use support::{layer_blob, TestImage};
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+
+fn sample_image() -> TestImage {
+    TestImage::new(
+        vec![
+            vec![
+                EntryBuilder::dir("etc/"),
+                EntryBuilder::file("etc/passwd", PASSWD),
+                EntryBuilder::file("etc/group", "root:x:0:\napp:x:1000:\n"),
+                EntryBuilder::dir("usr/"),
+                EntryBuilder::dir("usr/bin/"),
+                EntryBuilder::file("usr/bin/su", "elf").mode(0o4755),
+                EntryBuilder::file("usr/bin/wall", "elf")
+                    .mode(0o2755)
+                    .owner(0, 5),
+                EntryBuilder::dir("tmp/").mode(0o1777),
+            ],
+            vec![
+                EntryBuilder::dir("usr/"),
+                EntryBuilder::dir("usr/bin/"),
+                EntryBuilder::file("usr/bin/su", "elf").mode(0o755),
+            ],
+            vec![EntryBuilder::dir("app/").owner(1000, 1000)],
+        ],
+        json!({"User": "app", "Volumes": {"/var/log:ro": {}}}),
+    )
+}
+
+fn hardfs() -> Command {
+    let mut command = Command::cargo_bin("hardfs").unwrap();
+    command.env("NO_COLOR", "1").env_remove("HARDFS_LOG");
+    command
+}
+
+fn json_report(reference: &str, extra: &[&str]) -> Value {
+    let output = hardfs()
+        .args(["audit", reference, "--format", "json", "--fail-on", "never"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn slugs_and_paths(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["slug"].as_str().unwrap().to_string(),
+                finding["path"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn oci_layout_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample_image().write_oci(dir.path());
+    let report = json_report(&format!("oci:{}", layout.display()), &[]);
+    let found = slugs_and_paths(&report);
+    assert!(
+        found.contains(&("setgid-file".into(), "/usr/bin/wall".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ghost-privileged-copy".into(), "/usr/bin/su".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("user-writable".into(), "/app".into())),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(slug, _)| slug == "setuid-file"),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(slug, _)| slug == "runs-as-root"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(slug, _)| slug == "volume-with-options")
+            .count(),
+        1
+    );
+    assert_eq!(report["image"]["user"]["configured"], "app");
+    assert_eq!(report["image"]["user"]["uid"], 1000);
+}
+
+#[test]
+fn every_transport_gives_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = sample_image();
+    let layout = image.write_oci(&dir.path().join("oci"));
+    let archive = image.write_docker_archive(&dir.path().join("image.tar"), "localhost/sample:1");
+    let from_oci = slugs_and_paths(&json_report(&format!("oci:{}", layout.display()), &[]));
+    let from_archive = slugs_and_paths(&json_report(
+        &format!("docker-archive:{}", archive.display()),
+        &[],
+    ));
+    let detected = slugs_and_paths(&json_report(archive.to_str().unwrap(), &[]));
+    assert_eq!(from_oci, from_archive);
+    assert_eq!(from_archive, detected);
+}
+
+#[test]
+fn fail_on_sets_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    hardfs()
+        .args(["audit", &reference, "--fail-on", "high"])
+        .assert()
+        .code(1);
+    hardfs()
+        .args(["audit", &reference, "--fail-on", "critical"])
+        .assert()
+        .code(0);
+    hardfs()
+        .args([
+            "audit",
+            &reference,
+            "--fail-on",
+            "high",
+            "--skip",
+            "volume-with-options",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn allow_suppresses_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    let report = json_report(&reference, &["--allow", "setgid-file:/usr/bin/wall"]);
+    assert!(!slugs_and_paths(&report).contains(&("setgid-file".into(), "/usr/bin/wall".into())));
+    assert_eq!(report["suppressed"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn output_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    for format in ["text", "json", "sarif"] {
+        let first = hardfs()
+            .args(["audit", &reference, "--format", format])
+            .output()
+            .unwrap()
+            .stdout;
+        let second = hardfs()
+            .args(["audit", &reference, "--format", format])
+            .output()
+            .unwrap()
+            .stdout;
+        assert!(!first.is_empty(), "{format}");
+        assert_eq!(first, second, "{format}");
+    }
+}
+
+#[test]
+fn text_report_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    let output = hardfs().args(["audit", &reference]).output().unwrap();
+    let text = String::from_utf8(output.stdout)
+        .unwrap()
+        .replace(&dir.path().display().to_string(), "[DIR]");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn json_and_sarif_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    for format in ["json", "sarif"] {
+        let output = hardfs()
+            .args(["audit", &reference, "--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout)
+            .unwrap()
+            .replace(&dir.path().display().to_string(), "[DIR]")
+            .replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
+        insta::assert_snapshot!(format!("report_{format}"), text);
+    }
+}
+
+fn assert_error(reference: &str, expected: &str) {
+    hardfs()
+        .args(["audit", reference])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(expected));
+}
+
+#[test]
+fn corrupt_layer_names_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample_image().write_oci(dir.path());
+    let blob = layer_blob(&layout, 1);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let digest = format!("sha256:{}", blob.file_name().unwrap().to_str().unwrap());
+    assert_error(
+        &format!("oci:{}", layout.display()),
+        &format!("layer 1 ({digest})"),
+    );
+}
+
+#[test]
+fn truncated_layer_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample_image().write_oci(dir.path());
+    let blob = layer_blob(&layout, 0);
+    let bytes = std::fs::read(&blob).unwrap();
+    std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
+    assert_error(&format!("oci:{}", layout.display()), "layer 0");
+}
+
+#[test]
+fn wrong_diff_id_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = sample_image();
+    let mut diff_ids: Vec<String> = image
+        .layers
+        .iter()
+        .map(|layer| support::sha256(layer))
+        .collect();
+    diff_ids[2] = support::sha256(b"another layer");
+    image.diff_ids = Some(diff_ids);
+    let archive = image.write_docker_archive(&dir.path().join("image.tar"), "localhost/a:1");
+    assert_error(
+        &format!("docker-archive:{}", archive.display()),
+        "layer 2 (`",
+    );
+    assert_error(
+        &format!("docker-archive:{}", archive.display()),
+        "DiffID digest mismatch: expected sha256:",
+    );
+}
+
+#[test]
+fn bare_whiteout_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = TestImage::new(
+        vec![vec![
+            EntryBuilder::dir("etc/"),
+            EntryBuilder::file("etc/.wh.", ""),
+        ]],
+        json!({}),
+    );
+    let layout = image.write_oci(dir.path());
+    assert_error(
+        &format!("oci:{}", layout.display()),
+        "whiteout `etc/.wh.` names no file",
+    );
+}
+
+#[test]
+fn missing_and_unknown_inputs() {
+    assert_error("oci:/nonexistent/layout", "oci-layout");
+    assert_error(
+        "/nonexistent/image.tar",
+        "cannot read `/nonexistent/image.tar`",
+    );
+    assert_error("docker://docker.io/library/nginx", "skopeo copy");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.tar");
+    std::fs::write(&junk, b"not a tar at all").unwrap();
+    assert_error(junk.to_str().unwrap(), "junk.tar");
+}
+
+#[test]
+fn several_images_need_a_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.tar");
+    sample_image().write_docker_archive_tags(&path, &["localhost/a:1", "localhost/b:2"]);
+    assert_error(path.to_str().unwrap(), "choose one with");
+    assert_error(
+        path.to_str().unwrap(),
+        "@0 (localhost/a:1), @1 (localhost/b:2)",
+    );
+    assert_error(
+        &format!("docker-archive:{}:localhost/none:1", path.display()),
+        "no image matches `localhost/none:1`",
+    );
+    for selector in ["localhost/b:2", "@1"] {
+        let report = json_report(
+            &format!("docker-archive:{}:{selector}", path.display()),
+            &[],
+        );
+        assert_eq!(report["image"]["user"]["configured"], "app");
+    }
+}
+
+#[test]
+fn input_is_never_modified() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample_image().write_oci(dir.path());
+    let before = snapshot_dir(&layout);
+    hardfs()
+        .args(["audit", &format!("oci:{}", layout.display())])
+        .assert()
+        .code(1);
+    assert_eq!(before, snapshot_dir(&layout));
+}
+
+fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
