@@ -92,7 +92,7 @@ impl<'a> Parser<'a> {
             if !ends {
                 self.continuation(&mut buffer, &mut segments, number)?;
             }
-            return self.finish(buffer, segments, first, number).map(Some);
+            return self.finish(buffer, segments, number).map(Some);
         }
     }
 
@@ -140,7 +140,6 @@ impl<'a> Parser<'a> {
         &mut self,
         buffer: String,
         segments: Vec<Segment>,
-        first_line: &str,
         number: usize,
     ) -> Result<Node, ParseError> {
         let column = segments[0].column;
@@ -149,8 +148,10 @@ impl<'a> Parser<'a> {
         node.column = column;
         node.segments = segments;
         node.end_line = self.next;
-        if node.can_contain_heredoc() && first_line.contains("<<") {
-            for mut heredoc in parse_heredocs(first_line, number)? {
+        // Heredoc markers count anywhere in the joined instruction, also on
+        // a continuation line; the bodies start after its last line.
+        if node.can_contain_heredoc() && buffer.contains("<<") {
+            for mut heredoc in parse_heredocs(&buffer, number)? {
                 self.read_heredoc(&mut heredoc, number)?;
                 node.heredocs.push(heredoc);
             }

@@ -28,6 +28,19 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print one rule: why it matters, how to fix it, and its reference.
     Explain(ExplainArgs),
+    /// Check Dockerfiles for filesystem-hardening mistakes before building.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Dockerfiles to check [default: ./Dockerfile, else ./Containerfile].
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Exit with status 1 when a finding has this severity or a higher one
+    /// (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<hardfs_rules::Severity>,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,7 @@ pub fn subfolders(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads a file as text, panicking with its path on failure.
+#[allow(dead_code)] // Not every test binary reads whole files.
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod lint;
 pub mod rules;
 
 use std::fmt;
