@@ -255,6 +255,38 @@ pub fn base_has_account(base: &str, name: &str) -> bool {
         .any(|(prefix, names)| image.starts_with(prefix) && names.contains(&name))
 }
 
+/// True for Windows base images, whose accounts (ContainerUser,
+/// ContainerAdministrator, `net user`) the uid-based rules do not model.
+pub fn is_windows_base(base: &str) -> bool {
+    let lower = base.to_ascii_lowercase();
+    ["windows", "servercore", "nanoserver"]
+        .iter()
+        .any(|part| lower.contains(part))
+}
+
+/// Package names given to `apt-get install`, `apk add`, `yum`/`dnf`/
+/// `microdnf`/`zypper install`: packages such as `tor` or `mpd` create an
+/// account of the same name when installed.
+pub fn installed_packages(command: &Command) -> Vec<String> {
+    let words = command.unwrapped();
+    let Some(program) = words.first().map(|word| program_name(&word.text)) else {
+        return Vec::new();
+    };
+    let subcommand = match program {
+        "apk" => "add",
+        "apt-get" | "apt" | "yum" | "dnf" | "microdnf" | "zypper" => "install",
+        _ => return Vec::new(),
+    };
+    let Some(start) = words.iter().position(|word| word.text == subcommand) else {
+        return Vec::new();
+    };
+    words[start + 1..]
+        .iter()
+        .filter(|word| !word.text.starts_with('-'))
+        .map(|word| word.text.split(['=', ':']).next().unwrap_or("").to_string())
+        .collect()
+}
+
 /// Splits a `user[:group]` spec (chown also accepts `user.group`).
 pub fn split_owner(spec: &str) -> (&str, Option<&str>) {
     match spec.split_once(':') {

@@ -253,8 +253,8 @@ impl<'a> Builder<'a> {
                     match self.arg_value(node, word, &env)? {
                         Some((name, value)) => self.env.set(&name, &value),
                         None => {
-                            if let Some(value) = self.global.get(word) {
-                                self.env.set(word, &value.to_string());
+                            if let Some(value) = self.global.get(word).map(str::to_string) {
+                                self.env.set(word, &value);
                             }
                         }
                     }

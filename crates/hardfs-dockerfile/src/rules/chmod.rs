@@ -15,14 +15,20 @@ pub(super) fn check(context: &mut Context<'_>) {
     let chain = context.final_chain();
     let commands = run_commands(&chain);
     for run in &commands {
+        let directories_only = finds_directories(run);
         for call in invocations(run.command, "chmod") {
             let (_, operands) = operands(call);
             let Some((mode, paths)) = operands.split_first() else {
                 continue;
             };
-            let Some(effect) = parse_mode(&mode.text) else {
+            let Some(mut effect) = parse_mode(&mode.text) else {
                 continue;
             };
+            // On a directory the setgid bit only makes new entries inherit
+            // its group; it grants no privilege.
+            if directories_only {
+                effect.setgid = false;
+            }
             let targets: Vec<&str> = paths.iter().map(|word| word.text.as_str()).collect();
             let what = format!("`chmod {}` on {}", mode.text, list(&targets));
             report_effect(context, run.node, run.position(mode), effect, &what);
@@ -71,6 +77,17 @@ fn report_effect(
         let message = format!("{what} sets the {bits}");
         context.report("HF015", node, at, None, message);
     }
+}
+
+/// True for `find … -type d … -exec …`, which changes directories only.
+fn finds_directories(run: &RunCommand<'_>) -> bool {
+    let words = run.command.unwrapped();
+    words
+        .first()
+        .is_some_and(|word| word.text.ends_with("find"))
+        && words
+            .windows(2)
+            .any(|pair| pair[0].text == "-type" && pair[1].text == "d")
 }
 
 /// `find … -perm /6000 … -exec chmod a-s` (or `| xargs chmod a-s`) and
@@ -237,6 +254,12 @@ mod tests {
         assert_eq!(hits.len(), 2);
         assert!(hits[0].3.contains("setuid bit"), "{}", hits[0].3);
         assert!(hits[1].3.contains("setgid bit"), "{}", hits[1].3);
+    }
+
+    #[test]
+    fn setgid_on_found_directories_passes() {
+        let text = "FROM a\nRUN find /d -type d -exec chmod g+s {} +\n";
+        assert!(found(text, "HF015").is_empty());
     }
 
     #[test]

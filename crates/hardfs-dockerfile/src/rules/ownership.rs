@@ -14,16 +14,10 @@ const DATA_PARTS: &[&str] = &[
 ];
 
 /// Directories that hold data by convention, checked as prefixes.
-const DATA_PREFIXES: &[&str] = &[
-    "/var/lib/",
-    "/var/log",
-    "/var/cache",
-    "/var/run",
-    "/run",
-    "/tmp",
-    "/var/tmp",
-    "/home/",
-];
+const DATA_PREFIXES: &[&str] = &["/var/", "/run", "/tmp", "/home/"];
+
+/// Exceptions to the prefixes above that hold served code.
+const CODE_PREFIXES: &[&str] = &["/var/www"];
 
 pub(super) fn check(context: &mut Context<'_>) {
     let chain = context.final_chain();
@@ -55,7 +49,7 @@ pub(super) fn check(context: &mut Context<'_>) {
             continue;
         }
         let destination = join_path(&copy.workdir, &copy.destination);
-        if is_data_path(&destination) {
+        if is_data_path(&destination) || under_volume(&destination, &volumes) {
             continue;
         }
         let message = format!(
@@ -79,7 +73,8 @@ pub(super) fn check(context: &mut Context<'_>) {
             let recursive = is_recursive(&options);
             for path in paths {
                 let target = path.text.as_str();
-                if recursive && !is_data_path(target) && !target.contains('$') {
+                let data = is_data_path(target) || under_volume(target, &volumes);
+                if recursive && !data && !target.contains('$') {
                     let message = format!(
                         "`chown -R {}` gives the runtime user `{user}` ownership of `{target}`, \
                          which looks like code, so a compromised process can rewrite it; keep it \
@@ -125,6 +120,9 @@ fn same_user(owner: &str, runtime: &str, accounts: &[Account]) -> bool {
 
 /// True for paths that conventionally hold data (logs, caches, state).
 fn is_data_path(path: &str) -> bool {
+    if CODE_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
+        return false;
+    }
     if DATA_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
         return true;
     }

@@ -1,6 +1,8 @@
 //! runs-as-root (HF007) and user-not-created (HF013).
 
-use crate::accounts::{base_has_account, is_numeric, is_root, split_owner};
+use crate::accounts::{
+    base_has_account, installed_packages, is_numeric, is_root, is_windows_base, split_owner,
+};
 use crate::ast::Node;
 use crate::model::{Stage, StepKind};
 
@@ -20,22 +22,35 @@ pub(super) fn runs_as_root(context: &mut Context<'_>) {
     };
     let base = first.base.clone();
     let final_from = chain[0].from;
-    let earlier_user = chain.iter().flat_map(|stage| &stage.steps).any(
-        |step| matches!(&step.kind, StepKind::User(Some(user)) if !is_root(split_owner(user).0)),
-    );
+    let accounts = created_accounts(&chain);
+    // A name that a passwd line or `useradd -o -u 0` maps to uid 0 is root.
+    let is_root_name = |name: &str| {
+        is_root(name)
+            || accounts
+                .iter()
+                .any(|account| account.name == name && account.id.as_deref().is_some_and(is_root))
+    };
+    let earlier_user = chain.iter().flat_map(|stage| &stage.steps).any(|step| {
+        matches!(&step.kind, StepKind::User(Some(user)) if !is_root_name(split_owner(user).0))
+    });
     match runtime_user(&chain) {
         None => {
             let lower = base.to_lowercase();
-            if NON_ROOT_BASES.iter().any(|part| lower.contains(part)) {
+            if NON_ROOT_BASES.iter().any(|part| lower.contains(part)) || is_windows_base(&base) {
                 return;
             }
+            let image = if base.is_empty() {
+                "the base image".to_string()
+            } else {
+                format!("`{base}`")
+            };
             let message = format!(
-                "the final stage sets no USER, so the container runs as the user of `{base}`, \
+                "the final stage sets no USER, so the container runs as the user of {image}, \
                  which is root unless that image sets another"
             );
             context.report("HF007", final_from, position(final_from), None, message);
         }
-        Some((Some(user), node)) if is_root(split_owner(user).0) => {
+        Some((Some(user), node)) if is_root_name(split_owner(user).0) => {
             let message = if earlier_user {
                 format!("`USER {user}` switches the final image back to root")
             } else {
@@ -56,10 +71,16 @@ pub(super) fn user_not_created(context: &mut Context<'_>) {
     for stage in context.stages {
         let chain = chain_of(context.stages, stage);
         let base = chain.last().map_or(String::new(), |root| root.base.clone());
+        if is_windows_base(&base) {
+            continue;
+        }
         let mut known: Vec<String> = created_accounts(&chain)
             .into_iter()
             .map(|account| account.name)
             .collect();
+        for run in run_commands(&chain) {
+            known.extend(installed_packages(run.command));
+        }
         known.sort();
         let mut problems = Vec::new();
         for step in &stage.steps {
@@ -210,6 +231,20 @@ mod tests {
         let text = "FROM debian AS build\nUSER root\nRUN make\nFROM debian\n\
                     RUN useradd -u 1001 app\nUSER app\nCOPY --from=build /out /app\n";
         assert_eq!(ids(text), []);
+    }
+
+    #[test]
+    fn package_user_is_known() {
+        let text = "FROM alpine\nRUN apk add --no-cache tor && chown -R tor /etc/tor\nUSER tor\n";
+        assert_eq!(ids(text), []);
+    }
+
+    #[test]
+    fn windows_base_is_not_judged() {
+        assert_eq!(
+            ids("FROM mcr.microsoft.com/windows/servercore:ltsc2022\nUSER jenkins\n"),
+            []
+        );
     }
 
     #[test]
