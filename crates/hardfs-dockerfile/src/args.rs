@@ -319,7 +319,7 @@ fn health_config(node: &mut Node, rest: &str, number: usize) -> Result<(), Parse
     Ok(())
 }
 
-/// Finds the heredocs on an instruction's first line.
+/// Finds the heredoc markers in an instruction's joined text.
 pub(crate) fn parse_heredocs(line: &str, number: usize) -> Result<Vec<Heredoc>, ParseError> {
     let lexer = Lexer {
         raw_quotes: true,
@@ -338,7 +338,7 @@ pub(crate) fn parse_heredocs(line: &str, number: usize) -> Result<Vec<Heredoc>, 
     Ok(heredocs)
 }
 
-/// Parses `[n]<<[-]WORD`; a word with no `<<` prefix is not a heredoc.
+/// Parses `[n]<<[-]WORD`. A word without the `<<` prefix is not a heredoc.
 fn heredoc_from_word(word: &str, number: usize) -> Result<Option<Heredoc>, ParseError> {
     let digits = word.len()
         - word

@@ -114,7 +114,7 @@ pub fn stages(file: &Dockerfile) -> Result<Vec<Stage<'_>>, ParseError> {
     let escape = file.directives.escape;
     let mut builder = Builder {
         lexer: Lexer::new(escape),
-        global: Environment::new(),
+        global: platform_args(),
         stages: Vec::new(),
         env: Environment::new(),
         persistent: Vec::new(),
@@ -124,6 +124,19 @@ pub fn stages(file: &Dockerfile) -> Result<Vec<Stage<'_>>, ParseError> {
         builder.add(node)?;
     }
     Ok(builder.stages)
+}
+
+/// The platform ARGs BuildKit defines for FROM lines, with the values of a
+/// linux/amd64 build on a linux/amd64 host.
+fn platform_args() -> Environment {
+    let mut env = Environment::new();
+    for prefix in ["BUILD", "TARGET"] {
+        env.set(&format!("{prefix}PLATFORM"), "linux/amd64");
+        env.set(&format!("{prefix}OS"), "linux");
+        env.set(&format!("{prefix}ARCH"), "amd64");
+        env.set(&format!("{prefix}VARIANT"), "");
+    }
+    env
 }
 
 struct Builder<'a> {
@@ -469,6 +482,14 @@ mod tests {
             user_of("ARG U=root\nFROM x\nUSER $U\n"),
             Some(String::new())
         );
+    }
+
+    #[test]
+    fn platform_args_expand_in_from() {
+        let file = parse("FROM scratch AS out-linux\nFROM out-$TARGETOS\n").unwrap();
+        let stages = stages(&file).unwrap();
+        assert_eq!(stages[1].base, "out-linux");
+        assert_eq!(stages[1].parent, Some(0));
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
 
 /// Prints `error:` with the cause chain, then the `hint:` line, to stderr.
 /// A hint travels as the outermost context of the error, a [`cmd::Hint`].
-fn report_error(error: &anyhow::Error) {
+pub(crate) fn report_error(error: &anyhow::Error) {
     if is_broken_pipe(error) {
         return;
     }

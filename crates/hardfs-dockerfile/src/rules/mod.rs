@@ -86,6 +86,32 @@ pub(crate) fn run_all(context: &mut Context<'_>) {
     add::check(context);
 }
 
+/// True when a stage chain builds a Windows image: a Windows base image, a
+/// PowerShell or cmd SHELL, or RUN commands that start with a drive path.
+/// The uid-based user rules do not apply to Windows accounts.
+pub(crate) fn is_windows(chain: &[&Stage<'_>]) -> bool {
+    let base = chain.last().map_or("", |root| root.base.as_str());
+    if crate::accounts::is_windows_base(base) {
+        return true;
+    }
+    chain.iter().flat_map(|stage| &stage.steps).any(|step| {
+        let text = step.node.args_text().to_ascii_lowercase();
+        match step.node.instruction().as_str() {
+            "shell" => ["powershell", "pwsh", "cmd"]
+                .iter()
+                .any(|shell| text.contains(shell)),
+            "run" => {
+                let bytes = text.as_bytes();
+                bytes.len() > 2
+                    && bytes[0].is_ascii_alphabetic()
+                    && bytes[1] == b':'
+                    && matches!(bytes[2], b'/' | b'\\')
+            }
+            _ => false,
+        }
+    })
+}
+
 /// The last USER of the final image: its value (`None` when it comes from an
 /// unknown build argument) and its instruction.
 pub(crate) fn runtime_user<'a>(chain: &[&'a Stage<'a>]) -> Option<(Option<&'a str>, &'a Node)> {

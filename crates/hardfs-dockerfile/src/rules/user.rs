@@ -1,12 +1,12 @@
 //! runs-as-root (HF007) and user-not-created (HF013).
 
-use crate::accounts::{
-    base_has_account, installed_packages, is_numeric, is_root, is_windows_base, split_owner,
-};
+use crate::accounts::{base_has_account, installed_packages, is_numeric, is_root, split_owner};
 use crate::ast::Node;
 use crate::model::{Stage, StepKind};
 
-use super::{created_accounts, invocations, operands, run_commands, runtime_user, Context};
+use super::{
+    created_accounts, invocations, is_windows, operands, run_commands, runtime_user, Context,
+};
 
 /// Name parts of base images that are built to run without root, such as
 /// distroless `:nonroot` tags or nginx-unprivileged. Their config sets a
@@ -36,7 +36,7 @@ pub(super) fn runs_as_root(context: &mut Context<'_>) {
     match runtime_user(&chain) {
         None => {
             let lower = base.to_lowercase();
-            if NON_ROOT_BASES.iter().any(|part| lower.contains(part)) || is_windows_base(&base) {
+            if NON_ROOT_BASES.iter().any(|part| lower.contains(part)) || is_windows(&chain) {
                 return;
             }
             let image = if base.is_empty() {
@@ -71,7 +71,7 @@ pub(super) fn user_not_created(context: &mut Context<'_>) {
     for stage in context.stages {
         let chain = chain_of(context.stages, stage);
         let base = chain.last().map_or(String::new(), |root| root.base.clone());
-        if is_windows_base(&base) {
+        if is_windows(&chain) {
             continue;
         }
         let mut known: Vec<String> = created_accounts(&chain)
@@ -243,6 +243,11 @@ mod tests {
     fn windows_base_is_not_judged() {
         assert_eq!(
             ids("FROM mcr.microsoft.com/windows/servercore:ltsc2022\nUSER jenkins\n"),
+            []
+        );
+        assert_eq!(ids("FROM local-image\nRUN C:/tools/setup.ps1\n"), []);
+        assert_eq!(
+            ids("FROM local-image\nSHELL [\"powershell\", \"-Command\"]\n"),
             []
         );
     }

@@ -20,15 +20,27 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         [] => vec![default_file()?],
         files => files.to_vec(),
     };
+    // A file that cannot be read or parsed does not stop the others; it is
+    // reported on stderr after the findings and makes the exit status 2.
     let mut findings = Vec::new();
+    let mut errors = Vec::new();
     for file in &files {
-        findings.extend(lint_file(file)?);
+        match lint_file(file) {
+            Ok(found) => findings.extend(found),
+            Err(error) => errors.push(error),
+        }
     }
     let mut out = std::io::stdout().lock();
     for finding in &findings {
         writeln!(out, "{}", render(finding))?;
     }
     out.flush()?;
+    if let Some(last) = errors.pop() {
+        for error in &errors {
+            crate::report_error(error);
+        }
+        return Err(last);
+    }
     let failed = args
         .fail_on
         .is_some_and(|threshold| findings.iter().any(|finding| finding.severity >= threshold));
