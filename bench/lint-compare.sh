@@ -159,4 +159,13 @@ for label, ours, hadolint_rules, trivy_rules in MISTAKES:
         sum(hit("trivy", name, trivy_rules) for name in corpus) if trivy_rules else "—",
     ]
     print(f"| {label} | " + " | ".join(str(count) for count in counts) + " |")
+
+# Files where trivy reports root and hardfs does not, and the reverse.
+root = MISTAKES[0]
+only_trivy = [n for n in corpus if hit("trivy", n, root[3]) and not hit("hardfs", n, root[1])]
+only_hardfs = [n for n in corpus if hit("hardfs", n, root[1]) and not hit("trivy", n, root[3])]
+print()
+print(f"Root findings from trivy only ({len(only_trivy)}):", ", ".join(only_trivy) or "none")
+print()
+print(f"Root findings from hardfs only ({len(only_hardfs)}):", ", ".join(only_hardfs) or "none")
 PY

@@ -58,6 +58,13 @@ pub enum ParseError {
         #[source]
         source: LexError,
     },
+    #[error("line {line}: {instruction} flag `{flag}`: {reason}")]
+    InvalidFlag {
+        line: usize,
+        instruction: String,
+        flag: String,
+        reason: &'static str,
+    },
     #[error("line {line}: {instruction} cannot be used inside ONBUILD")]
     InvalidOnbuild { line: usize, instruction: String },
 }
@@ -80,6 +87,7 @@ impl ParseError {
             | ParseError::MissingArguments { line, .. }
             | ParseError::BeforeFrom { line, .. }
             | ParseError::Expansion { line, .. }
+            | ParseError::InvalidFlag { line, .. }
             | ParseError::InvalidOnbuild { line, .. } => Some(*line),
         }
     }

@@ -16,6 +16,7 @@ mod parser;
 mod rules;
 pub mod shell;
 mod suppress;
+mod validate;
 
 use hardfs_rules::{sort_findings, Finding};
 

@@ -160,6 +160,7 @@ impl<'a> Builder<'a> {
                 keyword: node.keyword.clone(),
             });
         }
+        crate::validate::check(node)?;
         if instruction == "from" {
             return self.start_stage(node);
         }

@@ -10,6 +10,41 @@ use hardfs_dockerfile::lint;
 /// Files BuildKit refuses to build, with the line it fails at and why.
 const REJECTED: &[(&str, Option<usize>, &str)] = &[
     (
+        "containers__buildah/tests__bud__add-checksum__Containerfile.bad",
+        Some(2),
+        "ADD --checksum with no `=value`",
+    ),
+    (
+        "containers__buildah/tests__bud__add-chmod__Dockerfile.bad",
+        Some(3),
+        "ADD --chmod with no `=value`",
+    ),
+    (
+        "containers__buildah/tests__bud__copy-chown__Dockerfile.bad",
+        Some(3),
+        "COPY --chown with no `=value`",
+    ),
+    (
+        "containers__buildah/tests__bud__copy-from__Dockerfile.bad",
+        Some(2),
+        "COPY --from with no `=value`",
+    ),
+    (
+        "containers__buildah/tests__bud__copy-multistage-paths__Dockerfile.invalid_from",
+        Some(3),
+        "COPY --from with no `=value`",
+    ),
+    (
+        "moby__buildkit/frontend__dockerfile__parser__testfiles__flags__Dockerfile",
+        Some(3),
+        "COPY --user, a flag COPY does not have",
+    ),
+    (
+        "moby__buildkit/frontend__dockerfile__parser__testfiles__health__Dockerfile",
+        Some(4),
+        "HEALTHCHECK with no arguments",
+    ),
+    (
         "bridgecrewio__checkov/tests__dockerfile__resources__empty_dockerfile__Dockerfile",
         None,
         "no instructions",

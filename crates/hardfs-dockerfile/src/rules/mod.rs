@@ -86,15 +86,17 @@ pub(crate) fn run_all(context: &mut Context<'_>) {
     add::check(context);
 }
 
-/// True when a stage chain builds a Windows image: a Windows base image, a
-/// PowerShell or cmd SHELL, or RUN commands that start with a drive path.
-/// The uid-based user rules do not apply to Windows accounts.
-pub(crate) fn is_windows(chain: &[&Stage<'_>]) -> bool {
-    let base = chain.last().map_or("", |root| root.base.as_str());
-    if crate::accounts::is_windows_base(base) {
+/// True when the Dockerfile builds Windows images: a stage has a Windows
+/// base image, a PowerShell or cmd SHELL, or RUN commands that start with a
+/// drive path. The uid-based user rules do not apply to Windows accounts.
+pub(crate) fn is_windows(stages: &[Stage<'_>]) -> bool {
+    if stages
+        .iter()
+        .any(|stage| crate::accounts::is_windows_base(&stage.base))
+    {
         return true;
     }
-    chain.iter().flat_map(|stage| &stage.steps).any(|step| {
+    stages.iter().flat_map(|stage| &stage.steps).any(|step| {
         let text = step.node.args_text().to_ascii_lowercase();
         match step.node.instruction().as_str() {
             "shell" => ["powershell", "pwsh", "cmd"]

@@ -36,7 +36,8 @@ pub(super) fn runs_as_root(context: &mut Context<'_>) {
     match runtime_user(&chain) {
         None => {
             let lower = base.to_lowercase();
-            if NON_ROOT_BASES.iter().any(|part| lower.contains(part)) || is_windows(&chain) {
+            if NON_ROOT_BASES.iter().any(|part| lower.contains(part)) || is_windows(context.stages)
+            {
                 return;
             }
             let image = if base.is_empty() {
@@ -71,7 +72,7 @@ pub(super) fn user_not_created(context: &mut Context<'_>) {
     for stage in context.stages {
         let chain = chain_of(context.stages, stage);
         let base = chain.last().map_or(String::new(), |root| root.base.clone());
-        if is_windows(&chain) {
+        if is_windows(context.stages) {
             continue;
         }
         let mut known: Vec<String> = created_accounts(&chain)
