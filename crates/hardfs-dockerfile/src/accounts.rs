@@ -59,7 +59,7 @@ const VALUE_OPTIONS: &[&str] = &[
 const ID_OPTIONS: &[&str] = &["-u", "--uid"];
 const GROUP_ID_OPTIONS: &[&str] = &["-g", "--gid"];
 
-/// Lists the accounts a command creates, which is none for most commands.
+/// Lists the accounts a command creates. Most commands create none.
 pub fn created_by(command: &Command) -> Vec<Account> {
     let words = command.unwrapped();
     let Some(program) = words.first().map(|word| program_name(&word.text)) else {

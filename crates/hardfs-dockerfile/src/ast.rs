@@ -84,12 +84,12 @@ pub struct Node {
 }
 
 impl Node {
-    /// The lowercased keyword, which is how instructions are matched.
+    /// Returns the lowercased keyword, which is how instructions are matched.
     pub fn instruction(&self) -> String {
         self.keyword.to_ascii_lowercase()
     }
 
-    /// The argument text after the flags, as written.
+    /// Returns the argument text after the flags, as written.
     pub fn args_text(&self) -> &str {
         self.original.get(self.args_offset..).unwrap_or("").trim()
     }
@@ -140,7 +140,8 @@ pub struct Dockerfile {
 }
 
 impl Dockerfile {
-    /// The whole tree in BuildKit's test-result format, one line per node.
+    /// Renders the whole tree in BuildKit's test-result format, one line per
+    /// node.
     pub fn dump(&self) -> String {
         self.nodes
             .iter()

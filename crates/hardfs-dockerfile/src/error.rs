@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use crate::lex::LexError;
 
-/// Why a Dockerfile could not be parsed or analysed.
+/// A failure to parse or analyse a Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ParseError {
     #[error("line {line}: only one `{name}` parser directive can be used")]
@@ -70,7 +70,7 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// The line the error is about, if it is about one.
+    /// Returns the line the error is about, if it is about one.
     pub fn line(&self) -> Option<usize> {
         match self {
             ParseError::NoInstructions => None,

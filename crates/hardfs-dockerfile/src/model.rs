@@ -52,7 +52,7 @@ pub struct Step<'a> {
     pub kind: StepKind,
 }
 
-/// What an instruction does, as far as the rules care.
+/// The effect of an instruction, as far as the rules need it.
 #[derive(Debug)]
 pub enum StepKind {
     /// USER, expanded; `None` when a variable in it has no known value.
@@ -91,7 +91,7 @@ pub struct Script {
 }
 
 impl Script {
-    /// The line and column of a byte offset in this script.
+    /// Maps a byte offset in this script to its line and column.
     pub fn position(&self, node: &Node, offset: usize) -> (usize, usize) {
         match (&self.heredoc_text, self.heredoc_line) {
             (Some(text), Some(first)) => {
@@ -126,7 +126,7 @@ pub fn stages(file: &Dockerfile) -> Result<Vec<Stage<'_>>, ParseError> {
     Ok(builder.stages)
 }
 
-/// The platform ARGs BuildKit defines for FROM lines, with the values of a
+/// Defines the platform ARGs BuildKit provides to FROM lines, with the values of a
 /// linux/amd64 build on a linux/amd64 host.
 fn platform_args() -> Environment {
     let mut env = Environment::new();
@@ -405,7 +405,7 @@ pub fn join_path(base: &str, path: &str) -> String {
 /// Shells that run a heredoc body fed to them as a script.
 const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh"];
 
-/// The scripts of a RUN: its shell-form text (or exec-form words as one
+/// Collects the scripts of a RUN: its shell-form text (or exec-form words as one
 /// command), plus heredoc bodies that a shell runs.
 fn scripts(node: &Node, env: &Environment) -> Vec<Script> {
     if node.json {
@@ -431,12 +431,14 @@ fn scripts(node: &Node, env: &Environment) -> Vec<Script> {
             word.offset += node.args_offset;
         }
     }
-    let runs_body = commands
+    // `RUN <<EOF` runs the body as the script, and so does a shell fed the
+    // heredoc (`RUN bash <<EOF`); `RUN cat <<EOF > file` only writes it.
+    let bare_heredoc = text.trim_start().starts_with("<<");
+    let shell_first = commands
         .first()
         .and_then(|command| command.words.first())
-        .is_some_and(|word| {
-            word.raw.starts_with("<<") || SHELLS.contains(&crate::shell::program_name(&word.text))
-        });
+        .is_some_and(|word| SHELLS.contains(&crate::shell::program_name(&word.text)));
+    let runs_body = bare_heredoc || shell_first;
     let mut scripts = vec![Script {
         commands,
         heredoc_line: None,

@@ -85,7 +85,8 @@ mod tests {
         assert!(parse_mode("0666").unwrap().world_writable);
         assert!(!parse_mode("755").unwrap().world_writable);
         let sticky = parse_mode("1777").unwrap();
-        assert!(sticky.world_writable && sticky.sticky);
+        assert!(sticky.world_writable);
+        assert!(sticky.sticky);
         assert!(parse_mode("4755").unwrap().setuid);
         assert!(parse_mode("2755").unwrap().setgid);
         assert!(!parse_mode("0755").unwrap().setuid);

@@ -5,10 +5,10 @@ use crate::args::{parse_heredocs, split_instruction};
 use crate::ast::{Directives, Dockerfile, Heredoc, Node, Segment};
 use crate::error::ParseError;
 
-/// Longest physical line accepted. Real Dockerfiles stay far below it; the
+/// Maximum length of a physical line, in bytes. Real Dockerfiles stay far below it; the
 /// limit turns hostile input into an error instead of unbounded work.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
-/// Longest instruction accepted after joining continuation lines.
+/// Maximum length of an instruction after joining continuation lines, in bytes.
 pub const MAX_INSTRUCTION_BYTES: usize = 8 << 20;
 
 /// Parses Dockerfile text.

@@ -57,7 +57,7 @@ impl Command {
         }
     }
 
-    /// The program name without its directory (`/bin/chmod` gives `chmod`).
+    /// Returns the program name without its directory (`/bin/chmod` gives `chmod`).
     pub fn program(&self) -> Option<&str> {
         self.unwrapped()
             .first()
@@ -65,7 +65,7 @@ impl Command {
     }
 }
 
-/// The last path component of a program word.
+/// Returns the last path component of a program word.
 pub fn program_name(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
 }

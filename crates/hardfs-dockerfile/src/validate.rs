@@ -12,7 +12,7 @@ enum Kind {
     Switch,
 }
 
-/// The flags each instruction accepts, after BuildKit's Dockerfile frontend
+/// Lists the flags each instruction accepts, after BuildKit's Dockerfile frontend
 /// (moby/buildkit `frontend/dockerfile/instructions/parse.go`).
 fn allowed_flags(instruction: &str) -> &'static [(&'static str, Kind)] {
     use Kind::{Switch, Value};

@@ -171,7 +171,7 @@ fn is_setid_perm(value: &str) -> bool {
         .any(|clause| clause.contains('s') && (clause.contains('u') || clause.contains('g')))
 }
 
-/// The column where a flag starts, or the instruction's own position.
+/// Finds where a flag starts, or returns the instruction's own position.
 fn flag_position(node: &Node, flag: &str) -> (usize, usize) {
     match node.original.find(flag) {
         Some(offset) => node.position(offset),
@@ -268,6 +268,26 @@ mod tests {
         let hits = found(text, "HF014");
         assert_eq!(hits.len(), 1);
         assert_eq!((hits[0].0, hits[0].1), (2, 6));
+    }
+
+    #[test]
+    fn exec_form_chmod() {
+        let text = "FROM a\nRUN [\"chmod\", \"0777\", \"/x\"]\n";
+        assert_eq!(found(text, "HF014").len(), 1);
+    }
+
+    #[test]
+    fn heredoc_script_chmod_points_at_body_line() {
+        let text = "FROM a\nRUN <<EOF\nset -e\n  chmod u+s /bin/tool\nEOF\n";
+        let hits = found(text, "HF015");
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].0, hits[0].1), (4, 9));
+    }
+
+    #[test]
+    fn heredoc_fed_to_cat_is_not_a_script() {
+        let text = "FROM a\nRUN cat <<EOF > /notes\nchmod 777 /x\nEOF\n";
+        assert!(found(text, "HF014").is_empty());
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub(crate) struct Raw {
     pub instruction_line: usize,
 }
 
-/// What every rule reads and where it writes.
+/// The input every rule reads and the findings it writes.
 pub(crate) struct Context<'a> {
     pub file_name: &'a str,
     pub stages: &'a [Stage<'a>],
@@ -59,7 +59,7 @@ impl<'a> Context<'a> {
         });
     }
 
-    /// The final stage followed by the stages it is built on, nearest first.
+    /// Lists the final stage followed by the stages it is built on, nearest first.
     pub fn final_chain(&self) -> Vec<&'a Stage<'a>> {
         let mut chain = Vec::new();
         let mut next = self.stages.last();
@@ -114,7 +114,7 @@ pub(crate) fn is_windows(stages: &[Stage<'_>]) -> bool {
     })
 }
 
-/// The last USER of the final image: its value (`None` when it comes from an
+/// Finds the last USER of the final image: its value (`None` when it comes from an
 /// unknown build argument) and its instruction.
 pub(crate) fn runtime_user<'a>(chain: &[&'a Stage<'a>]) -> Option<(Option<&'a str>, &'a Node)> {
     chain.iter().find_map(|stage| {
@@ -138,7 +138,7 @@ impl RunCommand<'_> {
     }
 }
 
-/// Every RUN command of the given stages.
+/// Collects every RUN command of the given stages.
 pub(crate) fn run_commands<'a>(stages: &[&'a Stage<'a>]) -> Vec<RunCommand<'a>> {
     let mut commands = Vec::new();
     for stage in stages {
@@ -247,7 +247,7 @@ fn is_option(text: &str) -> bool {
     text[1..].chars().all(|ch| "RfvchHLP".contains(ch))
 }
 
-/// True when the option list asks for recursion.
+/// True when the options include `-R` or `--recursive`.
 pub(crate) fn is_recursive(options: &[&Word]) -> bool {
     options.iter().any(|word| {
         word.text == "--recursive" || (!word.text.starts_with("--") && word.text.contains('R'))

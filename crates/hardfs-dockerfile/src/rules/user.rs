@@ -110,7 +110,8 @@ pub(super) fn user_not_created(context: &mut Context<'_>) {
                 let message = format!(
                     "{source} `{spec}` names `{missing}`, which no useradd, adduser, groupadd or \
                      addgroup in this Dockerfile creates and `{base}` does not usually have; \
-                     create it, or use a numeric uid:gid such as `10001:10001`"
+                     create it, or use a numeric uid:gid such as `10001:10001`, which Kubernetes' \
+                     runAsNonRoot can verify"
                 );
                 context.report("HF013", node, at, None, message);
             }
