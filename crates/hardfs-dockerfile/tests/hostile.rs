@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use hardfs_dockerfile::{lint, parse, ParseError, MAX_LINE_BYTES};
 use proptest::prelude::*;
 
-/// Generous bound for inputs that must be rejected or parsed at once.
-const QUICK: Duration = Duration::from_secs(5);
+/// Bound for inputs that must be rejected or parsed at once. It is loose
+/// because debug builds on a loaded machine are slow, but work quadratic in
+/// these input sizes would still take far longer.
+const QUICK: Duration = Duration::from_secs(30);
 
 #[test]
 fn hundred_megabyte_line_is_rejected() {

@@ -2,7 +2,7 @@
 //! what the runtime user of the final image is given ownership of.
 
 use crate::accounts::{is_numeric, is_root, split_owner, Account};
-use crate::model::{join_path, StepKind};
+use crate::model::{join_path, Stage, StepKind};
 
 use super::Context;
 use super::{created_accounts, invocations, is_recursive, operands, run_commands, runtime_user};
@@ -19,17 +19,37 @@ const DATA_PREFIXES: &[&str] = &["/var/", "/run", "/tmp", "/home/"];
 /// Exceptions to the prefixes above that hold served code.
 const CODE_PREFIXES: &[&str] = &["/var/www"];
 
+/// The final image's runtime user and what the ownership checks compare
+/// against.
+struct Runtime {
+    /// The USER value as written after expansion, for messages.
+    spec: String,
+    /// The user part of `spec`.
+    name: String,
+    accounts: Vec<Account>,
+    volumes: Vec<String>,
+}
+
+impl Runtime {
+    fn owns(&self, owner_spec: &str) -> bool {
+        same_user(split_owner(owner_spec).0, &self.name, &self.accounts)
+    }
+
+    fn is_data(&self, path: &str) -> bool {
+        is_data_path(path) || under_volume(path, &self.volumes)
+    }
+}
+
 pub(super) fn check(context: &mut Context<'_>) {
     let chain = context.final_chain();
     let Some((Some(user), _)) = runtime_user(&chain) else {
         return;
     };
-    let runtime = split_owner(user).0.to_string();
-    if is_root(&runtime) {
+    let name = split_owner(user).0.to_string();
+    if is_root(&name) {
         return;
     }
-    let accounts = created_accounts(&chain);
-    let volumes: Vec<String> = chain
+    let volumes = chain
         .iter()
         .flat_map(|stage| &stage.steps)
         .filter_map(|step| match &step.kind {
@@ -38,57 +58,71 @@ pub(super) fn check(context: &mut Context<'_>) {
         })
         .flatten()
         .collect();
-    let mut writable = Vec::new();
+    let runtime = Runtime {
+        spec: user.to_string(),
+        name,
+        accounts: created_accounts(&chain),
+        volumes,
+    };
+    copied_code(context, &chain, &runtime);
+    chowned_paths(context, &chain, &runtime);
+}
 
+/// COPY/ADD `--chown` to the runtime user of anything but a data path.
+fn copied_code(context: &mut Context<'_>, chain: &[&Stage<'_>], runtime: &Runtime) {
     for step in chain.iter().rev().flat_map(|stage| &stage.steps) {
         let (StepKind::Copy(copy) | StepKind::Add(copy)) = &step.kind else {
             continue;
         };
         let Some(owner) = &copy.chown else { continue };
-        if !same_user(split_owner(owner).0, &runtime, &accounts) {
-            continue;
-        }
         let destination = join_path(&copy.workdir, &copy.destination);
-        if is_data_path(&destination) || under_volume(&destination, &volumes) {
+        if !runtime.owns(owner) || runtime.is_data(&destination) {
             continue;
         }
         let message = format!(
-            "`--chown={owner}` gives the runtime user `{user}` ownership of the code copied to \
+            "`--chown={owner}` gives the runtime user `{}` ownership of the code copied to \
              `{destination}`, so a compromised process can rewrite it; keep code owned by root \
-             and chown only a dedicated data directory"
+             and chown only a dedicated data directory",
+            runtime.spec
         );
         let at = (step.node.line, step.node.column);
         context.report("HF016", step.node, at, None, message);
     }
+}
 
-    for run in run_commands(&chain) {
+/// RUN chown to the runtime user: `chown -R` of code is HF016, any other
+/// path outside a volume is a writable directory (HF018), reported once.
+fn chowned_paths(context: &mut Context<'_>, chain: &[&Stage<'_>], runtime: &Runtime) {
+    let mut writable: Vec<String> = Vec::new();
+    for run in run_commands(chain) {
         for call in invocations(run.command, "chown") {
             let (options, operands) = operands(call);
             let Some((owner, paths)) = operands.split_first() else {
                 continue;
             };
-            if !same_user(split_owner(&owner.text).0, &runtime, &accounts) {
+            if !runtime.owns(&owner.text) {
                 continue;
             }
             let recursive = is_recursive(&options);
             for path in paths {
                 let target = path.text.as_str();
-                let data = is_data_path(target) || under_volume(target, &volumes);
-                if recursive && !data && !target.contains('$') {
+                if recursive && !runtime.is_data(target) && !target.contains('$') {
                     let message = format!(
-                        "`chown -R {}` gives the runtime user `{user}` ownership of `{target}`, \
+                        "`chown -R {}` gives the runtime user `{}` ownership of `{target}`, \
                          which looks like code, so a compromised process can rewrite it; keep it \
                          owned by root and chown only a dedicated data directory",
-                        owner.text
+                        owner.text, runtime.spec
                     );
                     context.report("HF016", run.node, run.position(path), None, message);
-                } else if !under_volume(target, &volumes) && !writable.contains(&target.to_string())
+                } else if !under_volume(target, &runtime.volumes)
+                    && !writable.iter().any(|seen| seen == target)
                 {
                     writable.push(target.to_string());
                     let message = format!(
-                        "`{target}` is made writable for the runtime user `{user}` but is not a \
+                        "`{target}` is made writable for the runtime user `{}` but is not a \
                          declared volume; under a read-only root it needs a tmpfs or emptyDir \
-                         (`hardfs profile` lists the mounts)"
+                         (`hardfs profile` lists the mounts)",
+                        runtime.spec
                     );
                     context.report("HF018", run.node, run.position(path), None, message);
                 }

@@ -69,12 +69,12 @@ fn position(node: &Node) -> (usize, usize) {
 
 /// USER and chown name users or groups that nothing creates.
 pub(super) fn user_not_created(context: &mut Context<'_>) {
+    if is_windows(context.stages) {
+        return;
+    }
     for stage in context.stages {
         let chain = chain_of(context.stages, stage);
         let base = chain.last().map_or(String::new(), |root| root.base.clone());
-        if is_windows(context.stages) {
-            continue;
-        }
         let mut known: Vec<String> = created_accounts(&chain)
             .into_iter()
             .map(|account| account.name)
