@@ -67,6 +67,9 @@ pub(crate) fn check(node: &Node) -> Result<(), ParseError> {
             Some("at least one argument")
         }
         "user" | "workdir" if count != 1 => Some("exactly one argument"),
+        "from" if !(count == 1 || (count == 3 && node.args[1].eq_ignore_ascii_case("as"))) => {
+            Some("an image, optionally followed by `AS name`")
+        }
         "healthcheck" => return check_healthcheck(node),
         "shell" if !node.json => Some("its arguments as a JSON array"),
         _ => None,
@@ -178,6 +181,14 @@ mod tests {
         assert!(first_error("FROM a\nHEALTHCHECK\n").is_some());
         assert!(first_error("FROM a\nHEALTHCHECK CONNECT TCP 7000\n").is_some());
         assert!(first_error("FROM a\nHEALTHCHECK NONE x\n").is_some());
+    }
+
+    #[test]
+    fn from_forms() {
+        assert_eq!(first_error("FROM a AS b\nFROM c as d\n"), None);
+        assert!(first_error("FROM a b\n").is_some());
+        assert!(first_error("FROM a AS\n").is_some());
+        assert!(first_error("FROM a IS b\n").is_some());
     }
 
     #[test]
