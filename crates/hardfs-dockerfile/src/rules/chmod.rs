@@ -7,7 +7,7 @@ use hardfs_rules::Severity;
 use crate::ast::Node;
 use crate::model::StepKind;
 use crate::modes::{parse_mode, ModeEffect};
-use crate::shell::Word;
+use crate::shell::{program_name, Word};
 
 use super::{invocations, operands, run_commands, Context, RunCommand};
 
@@ -84,7 +84,7 @@ fn finds_directories(run: &RunCommand<'_>) -> bool {
     let words = run.command.unwrapped();
     words
         .first()
-        .is_some_and(|word| word.text.ends_with("find"))
+        .is_some_and(|word| program_name(&word.text) == "find")
         && words
             .windows(2)
             .any(|pair| pair[0].text == "-type" && pair[1].text == "d")
@@ -103,7 +103,7 @@ fn strip_pattern(context: &mut Context<'_>, run: &RunCommand<'_>) {
     });
     let find_perm = words
         .first()
-        .is_some_and(|word| word.text.ends_with("find"))
+        .is_some_and(|word| program_name(&word.text) == "find")
         && words
             .windows(2)
             .any(|pair| pair[0].text == "-perm" && is_setid_perm(&pair[1].text));
@@ -153,7 +153,7 @@ fn mentions_find_in_step(run: &RunCommand<'_>) -> bool {
         let words = command.unwrapped();
         words
             .first()
-            .is_some_and(|word| word.text.ends_with("find"))
+            .is_some_and(|word| program_name(&word.text) == "find")
             && words
                 .windows(2)
                 .any(|pair| pair[0].text == "-perm" && is_setid_perm(&pair[1].text))
