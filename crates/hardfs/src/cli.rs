@@ -34,6 +34,8 @@ pub enum Command {
     /// Audit an image's final filesystem: setuid files, capabilities,
     /// writable paths, users, volumes and privileged copies in lower layers.
     Audit(AuditArgs),
+    /// Check Dockerfiles for filesystem-hardening mistakes before building.
+    Lint(LintArgs),
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +54,15 @@ pub struct AuditArgs {
     /// rejected as a possible decompression bomb.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 30)]
     pub max_layer_size: u64,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Dockerfiles to check [default: ./Dockerfile, else ./Containerfile].
+    pub files: Vec<std::path::PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => cmd::rules::run(args),
         Command::Explain(args) => cmd::rules::explain(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Lint(args) => cmd::lint::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
 
 /// Prints `error:` with the cause chain, then the `hint:` line, to stderr.
 /// A hint travels as the outermost context of the error, a [`cmd::Hint`].
-fn report_error(error: &anyhow::Error) {
+pub(crate) fn report_error(error: &anyhow::Error) {
     if is_broken_pipe(error) {
         return;
     }

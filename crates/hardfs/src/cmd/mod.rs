@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod lint;
 pub mod rules;
 
 use std::fmt;
