@@ -1,0 +1,496 @@
+//! Running an image for `learn` and `verify`: start it, wait for a probe,
+//! read what it wrote or why it failed, and always remove the container,
+//! on error and on Ctrl-C too.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use hardfs_fs::{FileKind, Tree};
+
+use crate::render::engine_flags;
+use crate::{
+    parse_diff, reduce_changes, Engine, LearnedPaths, Probe, Profile, RunSpec, RuntimeError,
+};
+
+/// How long to wait between two looks at the container.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Removal callbacks of the containers alive right now, for the signal
+/// handler.
+type Cleanup = Box<dyn Fn() + Send>;
+static LIVE_CONTAINERS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
+static SIGNAL_HANDLER: Once = Once::new();
+
+/// Installs a SIGINT/SIGTERM handler, once per process, that removes every
+/// container still running and exits with status 130.
+pub fn cleanup_on_signal() {
+    SIGNAL_HANDLER.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            let cleanups = std::mem::take(&mut *LIVE_CONTAINERS.lock().unwrap_or_else(|e| e.into_inner()));
+            for (_, cleanup) in cleanups {
+                cleanup();
+            }
+            std::process::exit(130);
+        });
+        if let Err(error) = installed {
+            tracing::warn!(%error, "cannot install the Ctrl-C handler; an interrupted run may leave its container behind");
+        }
+    });
+}
+
+/// Removes its container when dropped, and until then lets the signal
+/// handler remove it.
+struct ContainerGuard<'a> {
+    engine: &'a dyn Engine,
+    id: String,
+    token: u64,
+}
+
+impl<'a> ContainerGuard<'a> {
+    fn new(engine: &'a dyn Engine, id: String) -> ContainerGuard<'a> {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::SeqCst);
+        if let Some(cleanup) = engine.remover(&id) {
+            LIVE_CONTAINERS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((token, cleanup));
+        }
+        ContainerGuard { engine, id, token }
+    }
+}
+
+impl Drop for ContainerGuard<'_> {
+    fn drop(&mut self) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(token, _)| *token != self.token);
+        match self.engine.remove(&self.id) {
+            Ok(()) => tracing::debug!(container = %self.id, "removed the container"),
+            Err(error) => {
+                tracing::warn!(container = %self.id, %error, "cannot remove the container")
+            }
+        }
+    }
+}
+
+/// Settings shared by `learn` and `verify`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The image's name or ID in the engine.
+    pub image: String,
+    pub probe: Option<Probe>,
+    /// Whether the image has a HEALTHCHECK to use when there is no probe.
+    pub has_healthcheck: bool,
+    /// How long the probe may take to pass.
+    pub timeout: Duration,
+    /// Without probe or HEALTHCHECK, how long the container must stay up.
+    pub stable_for: Duration,
+    pub memory: String,
+    pub pids_limit: u32,
+    pub command: Vec<String>,
+    /// Log lines kept for the report.
+    pub log_lines: usize,
+}
+
+impl RunOptions {
+    pub fn new(image: &str) -> RunOptions {
+        RunOptions {
+            image: image.into(),
+            probe: None,
+            has_healthcheck: false,
+            timeout: Duration::from_secs(30),
+            stable_for: Duration::from_secs(5),
+            memory: "512m".into(),
+            pids_limit: 512,
+            command: Vec::new(),
+            log_lines: 20,
+        }
+    }
+}
+
+/// Settings of `verify`.
+pub type VerifyOptions = RunOptions;
+
+/// Settings of `learn`.
+#[derive(Clone, Debug)]
+pub struct LearnOptions {
+    pub run: RunOptions,
+    /// How long to keep the container running after it is ready.
+    pub duration: Duration,
+    /// The reference written into the learned-paths file.
+    pub reference: String,
+}
+
+/// PASS or FAIL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug)]
+pub struct VerifyOutcome {
+    pub verdict: Verdict,
+    /// Why it passed or failed, in one line.
+    pub reason: String,
+    /// The full `run` arguments used.
+    pub arguments: Vec<String>,
+    /// The last log lines, on failure.
+    pub logs: String,
+    /// Paths that the container's output says it could not write.
+    pub failed_writes: Vec<String>,
+    /// Directories to add to the profile: the nearest directory of the
+    /// image at or above each failed write.
+    pub suggestions: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// What `learn` found.
+#[derive(Clone, Debug)]
+pub struct LearnOutcome {
+    pub learned: LearnedPaths,
+    /// Changes at the top level, which are never turned into `/`.
+    pub at_root: Vec<String>,
+    /// Whether the probe (or HEALTHCHECK, or staying up) succeeded.
+    pub ready: bool,
+    pub reason: String,
+    pub logs: String,
+    pub arguments: Vec<String>,
+}
+
+/// How waiting for a container ended.
+struct Readiness {
+    ready: bool,
+    reason: String,
+}
+
+/// Runs the image under the profile and reports PASS or FAIL.
+pub fn verify(
+    engine: &dyn Engine,
+    profile: &Profile,
+    tree: &Tree,
+    options: &VerifyOptions,
+) -> Result<VerifyOutcome, RuntimeError> {
+    let started = Instant::now();
+    let flags = engine_flags(profile, engine.kind());
+    let (spec, host_port) = run_spec("verify", flags, options)?;
+    let arguments = spec.arguments();
+    let id = engine.run(&spec)?;
+    let guard = ContainerGuard::new(engine, id);
+
+    let readiness = wait_ready(engine, &guard.id, host_port, options)?;
+    let mut outcome = VerifyOutcome {
+        verdict: if readiness.ready {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        },
+        reason: readiness.reason,
+        arguments,
+        logs: String::new(),
+        failed_writes: Vec::new(),
+        suggestions: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    if outcome.verdict == Verdict::Fail {
+        outcome.logs = engine.logs(&guard.id, options.log_lines)?;
+        outcome.failed_writes = failed_write_paths(&outcome.logs);
+        outcome.suggestions = suggest_directories(&outcome.failed_writes, tree);
+    }
+    drop(guard);
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+/// Runs the image with a writable root, waits until it is ready and then
+/// for `duration`, and reduces what it wrote to directories.
+pub fn learn(
+    engine: &dyn Engine,
+    profile: &Profile,
+    tree: &Tree,
+    options: &LearnOptions,
+) -> Result<LearnOutcome, RuntimeError> {
+    // The same user, capabilities and sysctls as the profile, so the image
+    // takes the same paths; only the root and the tmpfs mounts differ.
+    let flags = learning_flags(&engine_flags(profile, engine.kind()));
+    let (spec, host_port) = run_spec("learn", flags, &options.run)?;
+    let arguments = spec.arguments();
+    let id = engine.run(&spec)?;
+    let guard = ContainerGuard::new(engine, id);
+
+    let readiness = wait_ready(engine, &guard.id, host_port, &options.run)?;
+    if readiness.ready {
+        std::thread::sleep(options.duration);
+    }
+    let logs = engine.logs(&guard.id, options.run.log_lines)?;
+    let diff = engine.diff(&guard.id)?;
+    drop(guard);
+
+    let changes = parse_diff(&diff).map_err(|line| RuntimeError::EngineOutput {
+        command: format!("{} diff", engine.kind().program()),
+        reason: format!("unexpected line `{line}`"),
+    })?;
+    let (paths, at_root) = reduce_changes(&changes, |path| {
+        tree.lookup(path.trim_start_matches('/').as_bytes())
+            .map(|file| file.inode().kind == FileKind::Directory)
+    });
+    Ok(LearnOutcome {
+        learned: LearnedPaths::new(&options.reference, &options.run.command, paths),
+        at_root,
+        ready: readiness.ready,
+        reason: readiness.reason,
+        logs,
+        arguments,
+    })
+}
+
+/// Drops `--read-only`, podman's `--read-only-tmpfs` and the tmpfs mounts.
+fn learning_flags(flags: &[String]) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut words = flags.iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--read-only" | "--read-only-tmpfs=false" => {}
+            "--tmpfs" => {
+                words.next();
+            }
+            _ => kept.push(word.clone()),
+        }
+    }
+    kept
+}
+
+fn run_spec(
+    purpose: &str,
+    flags: Vec<String>,
+    options: &RunOptions,
+) -> Result<(RunSpec, Option<u16>), RuntimeError> {
+    let container_port = options.probe.as_ref().and_then(Probe::container_port);
+    let host_port = container_port.map(|_| free_port()).transpose()?;
+    let spec = RunSpec {
+        name: format!(
+            "hardfs-{purpose}-{}-{}",
+            std::process::id(),
+            NEXT_TOKEN.fetch_add(1, Ordering::SeqCst)
+        ),
+        image: options.image.clone(),
+        flags,
+        publish: host_port.zip(container_port).into_iter().collect(),
+        memory: options.memory.clone(),
+        pids_limit: options.pids_limit,
+        command: options.command.clone(),
+    };
+    Ok((spec, host_port))
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> Result<u16, RuntimeError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|source| RuntimeError::NoFreePort { source })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| RuntimeError::NoFreePort { source })?
+        .port();
+    Ok(port)
+}
+
+/// Polls until the container stops, the probe passes or time runs out.
+fn wait_ready(
+    engine: &dyn Engine,
+    container: &str,
+    host_port: Option<u16>,
+    options: &RunOptions,
+) -> Result<Readiness, RuntimeError> {
+    let started = Instant::now();
+    let mut last = String::from("no attempt yet");
+    loop {
+        let state = engine.state(container)?;
+        if !state.running {
+            return Ok(Readiness {
+                ready: false,
+                reason: format!("the container exited with code {}", state.exit_code),
+            });
+        }
+        let elapsed = started.elapsed();
+        if let Some(probe) = &options.probe {
+            let outcome = probe.check(engine, container, host_port)?;
+            if outcome.passed {
+                return confirm_running(
+                    engine,
+                    container,
+                    format!("probe passed: {}", outcome.detail),
+                );
+            }
+            last = outcome.detail;
+        } else if options.has_healthcheck {
+            if engine.health(container)? {
+                return confirm_running(engine, container, "HEALTHCHECK passed".into());
+            }
+            last = "HEALTHCHECK failed".into();
+        } else if elapsed >= options.stable_for {
+            return Ok(Readiness {
+                ready: true,
+                reason: format!(
+                    "the container stayed up for {} s (no probe and no HEALTHCHECK)",
+                    options.stable_for.as_secs()
+                ),
+            });
+        }
+        if elapsed >= options.timeout {
+            return Ok(Readiness {
+                ready: false,
+                reason: format!(
+                    "not ready within {} s; last probe result: {last}",
+                    options.timeout.as_secs()
+                ),
+            });
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// A probe may pass just before a server gives up; look once more.
+fn confirm_running(
+    engine: &dyn Engine,
+    container: &str,
+    reason: String,
+) -> Result<Readiness, RuntimeError> {
+    std::thread::sleep(POLL_INTERVAL);
+    let state = engine.state(container)?;
+    Ok(if state.running {
+        Readiness {
+            ready: true,
+            reason,
+        }
+    } else {
+        Readiness {
+            ready: false,
+            reason: format!(
+                "{reason}, but then the container exited with code {}",
+                state.exit_code
+            ),
+        }
+    })
+}
+
+/// Absolute paths named on log lines that report a read-only file system
+/// or a denied permission. A path on one of the two lines before such a
+/// line counts too, because some programs (redis) print the path first.
+pub fn failed_write_paths(logs: &str) -> Vec<String> {
+    const MARKERS: [&str; 4] = [
+        "read-only file system",
+        "permission denied",
+        "erofs",
+        "eacces",
+    ];
+    let lines: Vec<&str> = logs.lines().collect();
+    let mut paths = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let lower = line.to_ascii_lowercase();
+        if !MARKERS.iter().any(|marker| lower.contains(marker)) {
+            continue;
+        }
+        let mut found = absolute_paths(line);
+        if found.is_empty() {
+            for previous in lines[index.saturating_sub(2)..index].iter().rev() {
+                found = absolute_paths(previous);
+                if !found.is_empty() {
+                    break;
+                }
+            }
+        }
+        for path in found {
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    paths
+}
+
+fn absolute_paths(line: &str) -> Vec<String> {
+    line.split(|character: char| character.is_whitespace() || "\"'`()[]{}<>,;=".contains(character))
+        .filter(|word| word.starts_with('/') && word.len() > 1)
+        .map(|word| word.trim_end_matches([':', '.', ',']).to_string())
+        .filter(|word| !word.starts_with("/proc/") && !word.starts_with("/dev/"))
+        .collect()
+}
+
+/// The nearest image directory at or above each path, without `/`.
+fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
+    let mut suggestions = Vec::new();
+    for path in paths {
+        let mut candidate = path.trim_end_matches('/').to_string();
+        while !candidate.is_empty() {
+            let is_directory = tree
+                .lookup_following(candidate.trim_start_matches('/').as_bytes())
+                .is_some_and(|file| file.inode().kind == FileKind::Directory);
+            if is_directory {
+                break;
+            }
+            candidate.truncate(candidate.rfind('/').unwrap_or(0));
+        }
+        if !candidate.is_empty() && !suggestions.contains(&candidate) {
+            suggestions.push(candidate);
+        }
+    }
+    suggestions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nginx_log_names_path() {
+        let logs = "2026/12/04 16:17:00 [emerg] 1#1: mkdir() \"/var/lib/nginx/body\" failed (30: Read-only file system)\n";
+        assert_eq!(failed_write_paths(logs), ["/var/lib/nginx/body"]);
+    }
+
+    #[test]
+    fn redis_log_path_on_earlier_line() {
+        let logs = "*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line 3\n>>> 'dir \"/var/lib/redis\"'\nPermission denied\n";
+        assert_eq!(failed_write_paths(logs), ["/var/lib/redis"]);
+    }
+
+    #[test]
+    fn postgres_log_path_with_colon() {
+        let logs = "FATAL:  could not create lock file \"/run/postgresql/.s.PGSQL.5432.lock\": Read-only file system\nLOG: shutting down /var/x\n";
+        assert_eq!(
+            failed_write_paths(logs),
+            ["/run/postgresql/.s.PGSQL.5432.lock"]
+        );
+    }
+
+    #[test]
+    fn unrelated_lines_give_nothing() {
+        assert!(
+            failed_write_paths("started /usr/bin/app\nlistening on /run/app.sock\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn learning_flags_keep_user_and_caps() {
+        let flags: Vec<String> = [
+            "--read-only",
+            "--read-only-tmpfs=false",
+            "--tmpfs",
+            "/tmp:rw",
+            "--user",
+            "1:2",
+            "--cap-drop",
+            "ALL",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            learning_flags(&flags),
+            ["--user", "1:2", "--cap-drop", "ALL"]
+        );
+    }
+}
