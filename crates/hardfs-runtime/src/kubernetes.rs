@@ -351,6 +351,10 @@ fn patch_pod_security(pod_spec: &mut Node, profile: &Profile) {
     let context = pod_spec.mapping_at("securityContext");
     if let Some(user) = profile.user.as_ref().filter(|user| user.uid != 0) {
         context.set("fsGroup", Node::Integer(user.gid as i64));
+        if !user.groups.is_empty() {
+            let groups = user.groups.iter().map(|&group| Node::Integer(group as i64));
+            context.set("supplementalGroups", Node::Sequence(groups.collect()));
+        }
     }
     if profile.needs_unprivileged_ports() {
         let sysctls = context.sequence_at("sysctls");

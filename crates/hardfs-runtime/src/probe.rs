@@ -104,9 +104,19 @@ impl Probe {
             Probe::Exec { argv } => {
                 let output = engine.exec(container, argv)?;
                 let text = format!("{}{}", output.stdout, output.stderr);
+                let text = text.trim();
+                let status = if output.success {
+                    "exit status 0"
+                } else {
+                    "failed"
+                };
                 ProbeOutcome {
                     passed: output.success,
-                    detail: text.trim().to_string(),
+                    detail: if text.is_empty() {
+                        status.to_string()
+                    } else {
+                        format!("{status}: {text}")
+                    },
                 }
             }
         };

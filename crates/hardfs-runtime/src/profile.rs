@@ -98,6 +98,9 @@ pub struct WritablePath {
 pub struct RunUser {
     pub uid: u64,
     pub gid: u64,
+    /// Supplementary groups from the image's /etc/group. Engines drop them
+    /// when `--user` is numeric, so the profile adds them back.
+    pub groups: Vec<u64>,
     pub name: Option<String>,
     /// The user as configured, before resolution.
     pub configured: Option<String>,
@@ -234,6 +237,7 @@ fn run_user(
             Some(RunUser {
                 uid: resolved.uid,
                 gid: resolved.gid,
+                groups: resolved.groups,
                 name: resolved.name,
                 configured: configured.map(str::to_string),
             })

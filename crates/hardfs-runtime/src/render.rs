@@ -60,6 +60,10 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
     if let Some(user) = &profile.user {
         flags.push("--user".into());
         flags.push(format!("{}:{}", user.uid, user.gid));
+        for group in &user.groups {
+            flags.push("--group-add".into());
+            flags.push(group.to_string());
+        }
     }
     flags.extend(["--cap-drop".into(), "ALL".into()]);
     flags.extend(["--security-opt".into(), "no-new-privileges".into()]);
@@ -97,6 +101,8 @@ pub struct ComposeService {
     pub read_only: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub security_opt: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -119,6 +125,11 @@ pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
             .user
             .as_ref()
             .map(|user| format!("{}:{}", user.uid, user.gid)),
+        group_add: profile
+            .user
+            .iter()
+            .flat_map(|user| user.groups.iter().map(u64::to_string))
+            .collect(),
         cap_drop: vec!["ALL".into()],
         security_opt: vec!["no-new-privileges:true".into()],
         tmpfs: profile
@@ -181,7 +192,11 @@ pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
         },
     });
     if let Some(user) = &profile.user {
-        process["user"] = serde_json::json!({ "uid": user.uid, "gid": user.gid });
+        process["user"] = serde_json::json!({
+            "uid": user.uid,
+            "gid": user.gid,
+            "additionalGids": user.groups,
+        });
     }
     let mut fragment = serde_json::json!({
         "root": { "readonly": true },

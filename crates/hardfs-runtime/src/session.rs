@@ -82,7 +82,8 @@ impl Drop for ContainerGuard<'_> {
 pub struct RunOptions {
     /// The image's name or ID in the engine.
     pub image: String,
-    pub probe: Option<Probe>,
+    /// Probes that must all pass; the first passing one is not tried again.
+    pub probes: Vec<Probe>,
     /// Whether the image has a HEALTHCHECK to use when there is no probe.
     pub has_healthcheck: bool,
     /// How long the probe may take to pass.
@@ -100,7 +101,7 @@ impl RunOptions {
     pub fn new(image: &str) -> RunOptions {
         RunOptions {
             image: image.into(),
-            probe: None,
+            probes: Vec::new(),
             has_healthcheck: false,
             timeout: Duration::from_secs(30),
             stable_for: Duration::from_secs(5),
@@ -121,6 +122,8 @@ pub struct LearnOptions {
     pub run: RunOptions,
     /// How long to keep the container running after it is ready.
     pub duration: Duration,
+    /// Extra `run` flags, such as `--user`.
+    pub flags: Vec<String>,
     /// The reference written into the learned-paths file.
     pub reference: String,
 }
@@ -178,12 +181,12 @@ pub fn verify(
 ) -> Result<VerifyOutcome, RuntimeError> {
     let started = Instant::now();
     let flags = engine_flags(profile, engine.kind());
-    let (spec, host_port) = run_spec("verify", flags, options)?;
+    let (spec, publish) = run_spec("verify", flags, options)?;
     let arguments = spec.arguments();
     let id = engine.run(&spec)?;
     let guard = ContainerGuard::new(engine, id);
 
-    let readiness = wait_ready(engine, &guard.id, host_port, options)?;
+    let readiness = wait_ready(engine, &guard.id, &publish, options)?;
     let mut outcome = VerifyOutcome {
         verdict: if readiness.ready {
             Verdict::Pass
@@ -211,19 +214,18 @@ pub fn verify(
 /// for `duration`, and reduces what it wrote to directories.
 pub fn learn(
     engine: &dyn Engine,
-    profile: &Profile,
     tree: &Tree,
     options: &LearnOptions,
 ) -> Result<LearnOutcome, RuntimeError> {
-    // The same user, capabilities and sysctls as the profile, so the image
-    // takes the same paths; only the root and the tmpfs mounts differ.
-    let flags = learning_flags(&engine_flags(profile, engine.kind()));
-    let (spec, host_port) = run_spec("learn", flags, &options.run)?;
+    // The image runs with its own user and capabilities: under a profile's
+    // user it may fail before it writes anything (nginx cannot create
+    // /var/lib/nginx/body as www-data in a root-owned directory).
+    let (spec, publish) = run_spec("learn", options.flags.clone(), &options.run)?;
     let arguments = spec.arguments();
     let id = engine.run(&spec)?;
     let guard = ContainerGuard::new(engine, id);
 
-    let readiness = wait_ready(engine, &guard.id, host_port, &options.run)?;
+    let readiness = wait_ready(engine, &guard.id, &publish, &options.run)?;
     if readiness.ready {
         std::thread::sleep(options.duration);
     }
@@ -249,29 +251,17 @@ pub fn learn(
     })
 }
 
-/// Drops `--read-only`, podman's `--read-only-tmpfs` and the tmpfs mounts.
-fn learning_flags(flags: &[String]) -> Vec<String> {
-    let mut kept = Vec::new();
-    let mut words = flags.iter();
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "--read-only" | "--read-only-tmpfs=false" => {}
-            "--tmpfs" => {
-                words.next();
-            }
-            _ => kept.push(word.clone()),
-        }
-    }
-    kept
-}
-
 fn run_spec(
     purpose: &str,
     flags: Vec<String>,
     options: &RunOptions,
-) -> Result<(RunSpec, Option<u16>), RuntimeError> {
-    let container_port = options.probe.as_ref().and_then(Probe::container_port);
-    let host_port = container_port.map(|_| free_port()).transpose()?;
+) -> Result<(RunSpec, Vec<(u16, u16)>), RuntimeError> {
+    let mut publish: Vec<(u16, u16)> = Vec::new();
+    for container_port in options.probes.iter().filter_map(Probe::container_port) {
+        if !publish.iter().any(|(_, port)| *port == container_port) {
+            publish.push((free_port()?, container_port));
+        }
+    }
     let spec = RunSpec {
         name: format!(
             "hardfs-{purpose}-{}-{}",
@@ -280,12 +270,12 @@ fn run_spec(
         ),
         image: options.image.clone(),
         flags,
-        publish: host_port.zip(container_port).into_iter().collect(),
+        publish: publish.clone(),
         memory: options.memory.clone(),
         pids_limit: options.pids_limit,
         command: options.command.clone(),
     };
-    Ok((spec, host_port))
+    Ok((spec, publish))
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -299,14 +289,16 @@ fn free_port() -> Result<u16, RuntimeError> {
     Ok(port)
 }
 
-/// Polls until the container stops, the probe passes or time runs out.
+/// Polls until the container stops, every probe passed or time runs out.
 fn wait_ready(
     engine: &dyn Engine,
     container: &str,
-    host_port: Option<u16>,
+    publish: &[(u16, u16)],
     options: &RunOptions,
 ) -> Result<Readiness, RuntimeError> {
     let started = Instant::now();
+    let mut pending: Vec<&Probe> = options.probes.iter().collect();
+    let mut passed = Vec::new();
     let mut last = String::from("no attempt yet");
     loop {
         let state = engine.state(container)?;
@@ -317,16 +309,26 @@ fn wait_ready(
             });
         }
         let elapsed = started.elapsed();
-        if let Some(probe) = &options.probe {
-            let outcome = probe.check(engine, container, host_port)?;
-            if outcome.passed {
-                return confirm_running(
-                    engine,
-                    container,
-                    format!("probe passed: {}", outcome.detail),
-                );
+        if !options.probes.is_empty() {
+            while let Some(probe) = pending.first() {
+                let host_port = probe.container_port().and_then(|port| {
+                    publish
+                        .iter()
+                        .find(|(_, published)| *published == port)
+                        .map(|(host, _)| *host)
+                });
+                let outcome = probe.check(engine, container, host_port)?;
+                if !outcome.passed {
+                    last = outcome.detail;
+                    break;
+                }
+                passed.push(outcome.detail);
+                pending.remove(0);
             }
-            last = outcome.detail;
+            if pending.is_empty() {
+                let reason = format!("probes passed: {}", passed.join("; "));
+                return confirm_running(engine, container, reason);
+            }
         } else if options.has_healthcheck {
             if engine.health(container)? {
                 return confirm_running(engine, container, "HEALTHCHECK passed".into());
@@ -345,8 +347,9 @@ fn wait_ready(
             return Ok(Readiness {
                 ready: false,
                 reason: format!(
-                    "not ready within {} s; last probe result: {last}",
-                    options.timeout.as_secs()
+                    "not ready within {} s; last probe result: {}",
+                    options.timeout.as_secs(),
+                    last.chars().take(300).collect::<String>()
                 ),
             });
         }
@@ -445,6 +448,7 @@ fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ContainerState;
 
     #[test]
     fn nginx_log_names_path() {
@@ -474,23 +478,116 @@ mod tests {
         );
     }
 
+    /// An engine whose container exits at once with nginx's message, and
+    /// which counts removals.
+    struct FakeEngine {
+        state: Result<ContainerState, ()>,
+        removed: Mutex<Vec<String>>,
+    }
+
+    impl Engine for FakeEngine {
+        fn kind(&self) -> crate::EngineKind {
+            crate::EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
+            Ok("image".into())
+        }
+        fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+            assert!(spec.arguments().contains(&"--read-only".to_string()));
+            Ok("fake-id".into())
+        }
+        fn state(&self, container: &str) -> Result<ContainerState, RuntimeError> {
+            self.state.map_err(|()| RuntimeError::EngineOutput {
+                command: format!("inspect {container}"),
+                reason: "broken".into(),
+            })
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            Ok(
+                "[emerg] mkdir() \"/var/lib/nginx/body\" failed (30: Read-only file system)\n"
+                    .into(),
+            )
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            Ok(String::new())
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
+            unreachable!("no exec probe in these tests")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            Ok(false)
+        }
+        fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+            self.removed.lock().unwrap().push(container.to_string());
+            Ok(())
+        }
+        fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+    }
+
+    fn bare_profile() -> Profile {
+        Profile {
+            user: None,
+            paths: Vec::new(),
+            privileged_ports: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     #[test]
-    fn learning_flags_keep_user_and_caps() {
-        let flags: Vec<String> = [
-            "--read-only",
-            "--read-only-tmpfs=false",
-            "--tmpfs",
-            "/tmp:rw",
-            "--user",
-            "1:2",
-            "--cap-drop",
-            "ALL",
-        ]
-        .map(String::from)
-        .to_vec();
-        assert_eq!(
-            learning_flags(&flags),
-            ["--user", "1:2", "--cap-drop", "ALL"]
-        );
+    fn verify_fails_when_container_exits() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: false,
+                exit_code: 1,
+            }),
+            removed: Mutex::new(Vec::new()),
+        };
+        let outcome = verify(
+            &engine,
+            &bare_profile(),
+            &Tree::new(),
+            &RunOptions::new("image"),
+        )
+        .unwrap();
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(outcome.reason, "the container exited with code 1");
+        assert_eq!(outcome.failed_writes, ["/var/lib/nginx/body"]);
+        assert_eq!(*engine.removed.lock().unwrap(), ["fake-id"]);
+    }
+
+    #[test]
+    fn container_removed_on_engine_error() {
+        let engine = FakeEngine {
+            state: Err(()),
+            removed: Mutex::new(Vec::new()),
+        };
+        let error = verify(
+            &engine,
+            &bare_profile(),
+            &Tree::new(),
+            &RunOptions::new("image"),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("inspect fake-id"), "{error}");
+        assert_eq!(*engine.removed.lock().unwrap(), ["fake-id"]);
+    }
+
+    #[test]
+    fn verify_passes_when_container_stays_up() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: true,
+                exit_code: 0,
+            }),
+            removed: Mutex::new(Vec::new()),
+        };
+        let mut options = RunOptions::new("image");
+        options.stable_for = Duration::from_millis(10);
+        let outcome = verify(&engine, &bare_profile(), &Tree::new(), &options).unwrap();
+        assert_eq!(outcome.verdict, Verdict::Pass);
+        assert!(outcome.reason.contains("stayed up"), "{}", outcome.reason);
+        assert_eq!(*engine.removed.lock().unwrap(), ["fake-id"]);
     }
 }

@@ -30,6 +30,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Rules(args) => cmd::rules::run(args),
         Command::Explain(args) => cmd::rules::explain(args),
+        Command::Profile(args) => cmd::profile::run(args),
+        Command::Learn(args) => cmd::learn::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

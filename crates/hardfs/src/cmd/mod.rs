@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod learn;
+pub mod profile;
 pub mod rules;
+pub mod verify;
 
 use std::fmt;
 
