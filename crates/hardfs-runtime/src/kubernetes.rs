@@ -574,4 +574,229 @@ mod tests {
         let again: Node = serde_saphyr::from_str(&to_yaml(&node).unwrap()).unwrap();
         assert_eq!(again, node);
     }
+
+    use crate::{Owner, Reason, RunUser};
+
+    fn sample_profile() -> Profile {
+        Profile {
+            user: Some(RunUser {
+                uid: 100,
+                gid: 102,
+                groups: vec![101],
+                name: Some("postgres".into()),
+                configured: Some("postgres".into()),
+            }),
+            paths: vec![
+                WritablePath {
+                    path: "/run".into(),
+                    reasons: vec![Reason::Runtime],
+                    size: 16 << 20,
+                    mode: 0o755,
+                    owner: Owner::User,
+                    image_content: false,
+                },
+                WritablePath {
+                    path: "/tmp".into(),
+                    reasons: vec![Reason::Temporary],
+                    size: 64 << 20,
+                    mode: 0o1777,
+                    owner: Owner::Shared,
+                    image_content: false,
+                },
+            ],
+            privileged_ports: vec![80],
+            warnings: Vec::new(),
+        }
+    }
+
+    const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: db
+  labels:
+    app: db
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: db
+  template:
+    metadata:
+      labels:
+        app: db
+    spec:
+      serviceAccountName: db
+      containers:
+        - name: db
+          image: example/db:15
+          env:
+            - name: MODE
+              value: \"yes\"
+          securityContext:
+            privileged: false
+          volumeMounts:
+            - name: data
+              mountPath: /var/lib/db
+            - name: old-tmp
+              mountPath: /tmp
+        - name: sidecar
+          image: example/sidecar:1
+      volumes:
+        - name: data
+          persistentVolumeClaim:
+            claimName: db-data
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+  ports:
+    - port: 5432
+";
+
+    fn patch(text: &str, container: Option<&str>) -> Result<String, RuntimeError> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        kubernetes_patch(&sample_profile(), file.path(), container)
+    }
+
+    #[test]
+    fn patch_changes_only_profile_fields() {
+        let patched = patch(DEPLOYMENT, Some("db")).unwrap();
+        let before: Vec<serde_json::Value> = serde_saphyr::from_multiple(DEPLOYMENT).unwrap();
+        let after: Vec<serde_json::Value> = serde_saphyr::from_multiple(&patched).unwrap();
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[1], before[1], "the Service is unchanged");
+
+        let pod = &after[0]["spec"]["template"]["spec"];
+        let db = &pod["containers"][0];
+        assert_eq!(
+            db["securityContext"]["privileged"], false,
+            "existing keys stay"
+        );
+        assert_eq!(db["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(db["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(db["securityContext"]["runAsUser"], 100);
+        assert_eq!(db["securityContext"]["runAsGroup"], 102);
+        assert_eq!(db["securityContext"]["allowPrivilegeEscalation"], false);
+        assert_eq!(db["securityContext"]["capabilities"]["drop"][0], "ALL");
+        assert_eq!(
+            db["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        let mounts: Vec<(&str, &str)> = db["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|mount| {
+                (
+                    mount["name"].as_str().unwrap(),
+                    mount["mountPath"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                ("data", "/var/lib/db"),
+                ("hardfs-run", "/run"),
+                ("hardfs-tmp", "/tmp")
+            ]
+        );
+        assert_eq!(
+            pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "db-data"
+        );
+        assert_eq!(pod["volumes"][1]["emptyDir"]["medium"], "Memory");
+        assert_eq!(pod["volumes"][1]["emptyDir"]["sizeLimit"], "16Mi");
+        assert!(
+            pod["volumes"][2]["emptyDir"]["medium"].is_null(),
+            "64Mi is on disk"
+        );
+        assert_eq!(pod["securityContext"]["fsGroup"], 102);
+        assert_eq!(pod["securityContext"]["supplementalGroups"][0], 101);
+        assert_eq!(
+            pod["securityContext"]["sysctls"][0]["name"],
+            UNPRIVILEGED_PORT_SYSCTL
+        );
+
+        // Everything outside the patched fields is as it was.
+        let strip = |mut document: serde_json::Value| {
+            let pod = document["spec"]["template"]["spec"]
+                .as_object_mut()
+                .unwrap();
+            pod.remove("volumes");
+            pod.remove("securityContext");
+            let db = pod["containers"][0].as_object_mut().unwrap();
+            db.remove("securityContext");
+            db.remove("volumeMounts");
+            document
+        };
+        assert_eq!(strip(after[0].clone()), strip(before[0].clone()));
+        assert_eq!(
+            after[0]["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+            "yes"
+        );
+        assert_eq!(
+            after[0]["spec"]["template"]["spec"]["containers"][1],
+            before[0]["spec"]["template"]["spec"]["containers"][1]
+        );
+    }
+
+    #[test]
+    fn patch_keeps_key_order() {
+        let patched = patch(DEPLOYMENT, Some("db")).unwrap();
+        let keys: Vec<&str> = patched
+            .lines()
+            .filter(|line| !line.starts_with(' ') && !line.starts_with('-'))
+            .collect();
+        assert_eq!(
+            &keys[..4],
+            [
+                "apiVersion: apps/v1",
+                "kind: Deployment",
+                "metadata:",
+                "spec:"
+            ]
+        );
+    }
+
+    #[test]
+    fn patch_needs_container_choice() {
+        let error = patch(DEPLOYMENT, None).unwrap_err().to_string();
+        assert!(error.contains("2 containers (db, sidecar)"), "{error}");
+        let error = patch(DEPLOYMENT, Some("web")).unwrap_err().to_string();
+        assert!(error.contains("no container named `web`"), "{error}");
+    }
+
+    #[test]
+    fn patch_rejects_manifest_without_workload() {
+        let error = patch("apiVersion: v1\nkind: Service\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no Pod, Deployment"), "{error}");
+        let error = patch("a: [unclosed\n", None).unwrap_err();
+        assert!(matches!(error, RuntimeError::PatchParse { .. }), "{error}");
+    }
+
+    #[test]
+    fn pod_meets_restricted_fields() {
+        let options = KubernetesOptions {
+            pod: "web".into(),
+            container: None,
+            image: "example/web:1".into(),
+        };
+        let yaml = kubernetes_pod(&sample_profile(), &options).unwrap();
+        let pod: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(pod["kind"], "Pod");
+        assert_eq!(pod["metadata"]["name"], "web");
+        let container = &pod["spec"]["containers"][0];
+        assert_eq!(container["name"], "app");
+        assert_eq!(container["image"], "example/web:1");
+        assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(container["volumeMounts"].as_array().unwrap().len(), 2);
+        assert_eq!(pod["spec"]["volumes"].as_array().unwrap().len(), 2);
+    }
 }
