@@ -4,9 +4,9 @@
 //! - An added or deleted entry counts for its parent directory. An entry
 //!   added inside a directory that was itself added counts for the parent
 //!   of the top-most added directory, the one that existed in the image.
-//! - A changed file counts for its parent; a changed directory with no
-//!   other change below it counts for itself (something was created and
-//!   removed in it). A changed directory with changes below is only the
+//! - A changed file counts for its parent. A changed directory with no
+//!   other change below it counts for itself, because something was
+//!   created and removed in it. A changed directory with changes below is only the
 //!   parent of those changes.
 //! - `/dev`, `/proc` and `/sys`, and the files the engine itself creates
 //!   (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`, `/run/.containerenv`
@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use crate::profile::is_below;
 use crate::LearnedPath;
 
-/// What happened to a path.
+/// The kind of change to a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
     Added,
@@ -78,9 +78,9 @@ pub fn parse_diff(output: &str) -> Result<Vec<Change>, String> {
     Ok(changes)
 }
 
-/// The directories to make writable, and the changes that could not be
-/// placed in any directory but `/`. `is_directory` tells whether a path is
-/// a directory in the image (`None` when the image lacks it).
+/// Reduces changes to the directories to make writable. Also returns the
+/// changes that fit no directory but `/`. `is_directory` returns whether a
+/// path is a directory in the image (`None` when the image lacks it).
 pub fn reduce_changes(
     changes: &[Change],
     is_directory: impl Fn(&str) -> Option<bool>,

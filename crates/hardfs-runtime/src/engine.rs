@@ -1,5 +1,5 @@
 //! Container engines behind one trait: the podman CLI, and the docker CLI
-//! with the same flags where a docker engine answers.
+//! with the same flags where `docker info` reaches an engine.
 //!
 //! The CLI engine passes its environment through, so podman reads
 //! `CONTAINERS_CONF` from the caller's environment; callers that need a
@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::RuntimeError;
 
-/// Which CLI an engine runs.
+/// The CLI that an engine runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EngineKind {
     Podman,
@@ -44,7 +44,7 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// The `run` arguments, without the program name.
+    /// Builds the `run` arguments, without the program name.
     pub fn arguments(&self) -> Vec<String> {
         let mut args: Vec<String> = vec![
             "run".into(),
@@ -93,7 +93,7 @@ pub trait Engine {
     /// Starts a container detached and returns its ID.
     fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError>;
     fn state(&self, container: &str) -> Result<ContainerState, RuntimeError>;
-    /// The last `tail` lines of the container's stdout and stderr.
+    /// Reads the last `tail` lines of the container's stdout and stderr.
     fn logs(&self, container: &str, tail: usize) -> Result<String, RuntimeError>;
     /// Filesystem changes as `A|C|D PATH` lines.
     fn diff(&self, container: &str) -> Result<String, RuntimeError>;
@@ -304,14 +304,14 @@ impl Engine for CliEngine {
         let container = container.to_string();
         Some(Box::new(move || {
             if let Err(error) = engine.remove(&container) {
-                eprintln!("warning: cannot remove container {container}: {error}");
+                tracing::warn!(%container, %error, "cannot remove the container");
             }
         }))
     }
 }
 
 /// Finds an engine that can run containers: podman first, then the docker
-/// CLI when a docker engine answers `docker info`.
+/// CLI when `docker info` reaches an engine.
 pub fn detect_engine(preferred: Option<EngineKind>) -> Result<CliEngine, RuntimeError> {
     let kinds = match preferred {
         Some(kind) => vec![kind],
@@ -320,7 +320,7 @@ pub fn detect_engine(preferred: Option<EngineKind>) -> Result<CliEngine, Runtime
     let mut details = Vec::new();
     for kind in kinds {
         let engine = CliEngine::new(kind);
-        // Both clients answer `info` only when an engine can be reached.
+        // Both clients succeed at `info` only when an engine can be reached.
         let template = match kind {
             EngineKind::Podman => "{{.Host.OCIRuntime.Name}}",
             EngineKind::Docker => "{{.ServerVersion}}",

@@ -1,7 +1,7 @@
 //! Kubernetes output: a container `securityContext` that meets the Pod
 //! Security Standards "restricted" profile with a read-only root, and one
-//! `emptyDir` volume per writable path; as a standalone Pod, or patched
-//! into an existing manifest.
+//! `emptyDir` volume per writable path. It is written as a standalone Pod
+//! or patched into an existing manifest.
 //!
 //! The patch reads the manifest into an order-keeping YAML tree and
 //! changes only the container's `securityContext`, its `volumeMounts` for
@@ -51,7 +51,7 @@ impl Node {
         Node::Mapping(Vec::new())
     }
 
-    /// The value of `key` in a mapping.
+    /// Looks `key` up in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Mapping(entries) => entries
@@ -82,7 +82,8 @@ impl Node {
         }
     }
 
-    /// The mapping at `key`, created empty when missing or not a mapping.
+    /// Returns the mapping at `key`, created empty when missing or not a
+    /// mapping.
     fn mapping_at(&mut self, key: &str) -> &mut Node {
         if !matches!(self.get(key), Some(Node::Mapping(_))) {
             self.set(key, Node::mapping());
@@ -90,7 +91,8 @@ impl Node {
         self.get_mut(key).expect("key was just set")
     }
 
-    /// The sequence at `key`, created empty when missing or not a sequence.
+    /// Returns the sequence at `key`, created empty when missing or not a
+    /// sequence.
     fn sequence_at(&mut self, key: &str) -> &mut Vec<Node> {
         if !matches!(self.get(key), Some(Node::Sequence(_))) {
             self.set(key, Node::Sequence(Vec::new()));
@@ -304,8 +306,8 @@ fn security_context(profile: &Profile) -> SecurityContext {
     }
 }
 
-/// A DNS-1123 label for the volume of a path: `/var/lib/nginx` becomes
-/// `hardfs-var-lib-nginx`.
+/// Names the volume of a path with a DNS-1123 label: `/var/lib/nginx`
+/// becomes `hardfs-var-lib-nginx`.
 pub(crate) fn volume_name(path: &str) -> String {
     let mut name = String::from("hardfs");
     for character in path.chars() {
@@ -421,7 +423,7 @@ fn patch_volumes(pod_spec: &mut Node, profile: &Profile) {
     );
 }
 
-/// A standalone Pod running the image under the profile.
+/// Writes a standalone Pod that runs the image under the profile.
 pub fn kubernetes_pod(
     profile: &Profile,
     options: &KubernetesOptions,
@@ -447,7 +449,7 @@ pub fn kubernetes_pod(
     to_yaml(&pod)
 }
 
-/// Where a workload kind keeps its pod spec.
+/// Returns the keys that lead to the pod spec of a workload kind.
 fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "Pod" => Some(&["spec"]),

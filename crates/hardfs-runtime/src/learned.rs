@@ -54,7 +54,7 @@ pub struct LearnedPath {
 }
 
 impl LearnedPaths {
-    /// A file for `image` with the given paths.
+    /// Creates the file contents for `image` with the given paths.
     pub fn new(image: &str, command: &[String], paths: Vec<LearnedPath>) -> LearnedPaths {
         LearnedPaths {
             format: LEARNED_FORMAT.into(),

@@ -7,7 +7,7 @@
 //! docker flags, a compose service, a Kubernetes Pod or patch, or an OCI
 //! runtime-spec fragment. [`learn`] runs an image with a writable root and
 //! reduces what it wrote to directories; [`verify`] runs it under a
-//! profile and checks that it stays up and answers a [`Probe`]. Both drive
+//! profile and checks that it stays up and passes a [`Probe`]. Both drive
 //! containers through the [`Engine`] trait.
 
 mod diff;

@@ -12,7 +12,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(3);
 /// How to tell that a container is ready.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Probe {
-    /// `http://:PORT/PATH`: a GET that must answer with a 2xx status.
+    /// `http://:PORT/PATH`: a GET that must return a 2xx status.
     Http { port: u16, path: String },
     /// `tcp:PORT`: a connection that the server accepts and does not close
     /// at once.
@@ -28,7 +28,7 @@ pub enum Probe {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeOutcome {
     pub passed: bool,
-    /// What was received, or why nothing was.
+    /// The reply received, or the reason there was none.
     pub detail: String,
 }
 
@@ -80,7 +80,7 @@ impl Probe {
         ))
     }
 
-    /// The container port to publish, for the network probes.
+    /// Returns the container port to publish, for the network probes.
     pub fn container_port(&self) -> Option<u16> {
         match self {
             Probe::Http { port, .. } | Probe::Tcp { port } | Probe::Redis { port } => Some(*port),

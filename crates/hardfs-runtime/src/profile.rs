@@ -31,7 +31,7 @@ pub struct ProfileOptions {
     pub bare: bool,
 }
 
-/// Why a path is writable.
+/// The reason a path is writable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
@@ -52,7 +52,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// A short phrase for text output.
+    /// Describes the reason in a short phrase for text output.
     pub fn describe(self) -> &'static str {
         match self {
             Reason::Volume => "image volume",
@@ -66,7 +66,7 @@ impl Reason {
     }
 }
 
-/// Who owns the mounted directory.
+/// The owner of the mounted directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Owner {
@@ -125,7 +125,7 @@ pub enum ProfileWarning {
 }
 
 impl ProfileWarning {
-    /// A one-line message for stderr.
+    /// Formats the warning as a one-line message for stderr.
     pub fn message(&self) -> String {
         match self {
             ProfileWarning::RunsAsRoot { configured: None } => {
@@ -290,7 +290,8 @@ fn collect_candidates(
     }
 }
 
-/// The top-most directories owned by `uid`, outside the runtime mounts.
+/// Finds the top-most directories owned by `uid`, outside the runtime
+/// mounts.
 fn owned_directories(tree: &Tree, uid: u64) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     tree.walk(|path, file| {
@@ -421,7 +422,7 @@ fn is_runtime_mount(path: &str) -> bool {
         .any(|mount| path == *mount || is_below(path, mount))
 }
 
-/// Whether `path` lies strictly below `ancestor`.
+/// Returns whether `path` lies strictly below `ancestor`.
 pub(crate) fn is_below(path: &str, ancestor: &str) -> bool {
     path.strip_prefix(ancestor)
         .is_some_and(|rest| rest.starts_with('/'))

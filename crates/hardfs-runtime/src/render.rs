@@ -16,12 +16,12 @@ pub const UNPRIVILEGED_PORT_SYSCTL: &str = "net.ipv4.ip_unprivileged_port_start"
 /// Mount options shared by every tmpfs of a profile.
 const TMPFS_FLAGS: &str = "rw,nosuid,nodev,noexec";
 
-/// The tmpfs options of one path for an engine's `--tmpfs`.
+/// Builds the tmpfs options of one path for an engine's `--tmpfs`.
 ///
 /// docker passes `uid=` and `gid=` to the kernel. podman 4.3 rejects them
 /// ("unknown mount option") and has `U` instead, which chowns the mount
-/// to the container's user: the same owner, since the runtime user is the
-/// only one a profile hands directories to.
+/// to the container's user. That is the same owner, because the runtime
+/// user is the only one a profile gives directories to.
 pub fn tmpfs_options(path: &WritablePath, profile: &Profile, engine: EngineKind) -> String {
     let mut options = format!(
         "{TMPFS_FLAGS},size={},mode={:04o}",
@@ -41,12 +41,12 @@ pub fn tmpfs_options(path: &WritablePath, profile: &Profile, engine: EngineKind)
     options
 }
 
-/// The `run` flags that apply a profile.
+/// Builds the `run` flags that apply a profile.
 pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
     let mut flags = vec!["--read-only".to_string()];
     if engine == EngineKind::Podman {
-        // podman mounts its own tmpfs on /tmp, /var/tmp and /run under
-        // --read-only unless told not to; the profile lists its own.
+        // Under --read-only, podman mounts its own tmpfs on /tmp, /var/tmp
+        // and /run by default. The profile lists its own mounts instead.
         flags.push("--read-only-tmpfs=false".into());
     }
     for path in &profile.paths {
@@ -74,7 +74,7 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
     flags
 }
 
-/// The flags as one shell-quoted command line.
+/// Formats the flags as one shell-quoted command line.
 pub fn engine_command(profile: &Profile, engine: EngineKind, image: &str) -> String {
     let mut words = vec![engine.program().to_string(), "run".into()];
     words.extend(engine_flags(profile, engine));
@@ -111,8 +111,11 @@ pub struct ComposeService {
     pub sysctls: std::collections::BTreeMap<String, String>,
 }
 
-/// A compose service named `service`; compose runs on a docker engine, so
-/// the tmpfs options are docker's.
+/// Builds a compose file with one service named `service`. Compose runs on
+/// a docker engine, so the tmpfs options are docker's.
+// NOTE: serde-saphyr writes `user: 33:33` unquoted. YAML 1.2 readers such
+// as docker compose v2 read a string, but a YAML 1.1 reader (PyYAML, so
+// docker-compose v1) reads the sexagesimal integer 2013.
 pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
     let mut sysctls = std::collections::BTreeMap::new();
     if profile.needs_unprivileged_ports() {
@@ -155,8 +158,8 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RuntimeError> {
     serde_saphyr::to_string(value).map_err(|source| RuntimeError::YamlWrite { source })
 }
 
-/// A runtime-spec `config.json` fragment: `root.readonly`, one tmpfs mount
-/// per path, the user, no capabilities and `noNewPrivileges`.
+/// Builds a runtime-spec `config.json` fragment with `root.readonly`, one
+/// tmpfs mount per path, the user, no capabilities and `noNewPrivileges`.
 pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
     let mounts: Vec<serde_json::Value> = profile
         .paths

@@ -82,7 +82,8 @@ impl Drop for ContainerGuard<'_> {
 pub struct RunOptions {
     /// The image's name or ID in the engine.
     pub image: String,
-    /// Probes that must all pass; the first passing one is not tried again.
+    /// Probes that must all pass, in order. A probe that passed is not
+    /// tried again.
     pub probes: Vec<Probe>,
     /// Whether the image has a HEALTHCHECK to use when there is no probe.
     pub has_healthcheck: bool,
@@ -135,17 +136,17 @@ pub enum Verdict {
     Fail,
 }
 
-/// What `verify` found.
+/// The result of `verify`.
 #[derive(Clone, Debug)]
 pub struct VerifyOutcome {
     pub verdict: Verdict,
-    /// Why it passed or failed, in one line.
+    /// The reason for the verdict, in one line.
     pub reason: String,
     /// The full `run` arguments used.
     pub arguments: Vec<String>,
     /// The last log lines, on failure.
     pub logs: String,
-    /// Paths that the container's output says it could not write.
+    /// Paths that the container's output reports it could not write.
     pub failed_writes: Vec<String>,
     /// Directories to add to the profile: the nearest directory of the
     /// image at or above each failed write.
@@ -153,7 +154,7 @@ pub struct VerifyOutcome {
     pub elapsed: Duration,
 }
 
-/// What `learn` found.
+/// The result of `learn`.
 #[derive(Clone, Debug)]
 pub struct LearnOutcome {
     pub learned: LearnedPaths,
@@ -166,7 +167,7 @@ pub struct LearnOutcome {
     pub arguments: Vec<String>,
 }
 
-/// How waiting for a container ended.
+/// The end of waiting for a container.
 struct Readiness {
     ready: bool,
     reason: String,
@@ -278,7 +279,7 @@ fn run_spec(
     Ok((spec, publish))
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// Finds a port on 127.0.0.1 that is free at the time of the call.
 fn free_port() -> Result<u16, RuntimeError> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|source| RuntimeError::NoFreePort { source })?;
@@ -357,7 +358,8 @@ fn wait_ready(
     }
 }
 
-/// A probe may pass just before a server gives up; look once more.
+/// Checks once more that the container runs, because a probe may pass
+/// just before a server gives up.
 fn confirm_running(
     engine: &dyn Engine,
     container: &str,
@@ -381,9 +383,10 @@ fn confirm_running(
     })
 }
 
-/// Absolute paths named on log lines that report a read-only file system
-/// or a denied permission. A path on one of the two lines before such a
-/// line counts too, because some programs (redis) print the path first.
+/// Collects the paths named on log lines that report a read-only file
+/// system or a denied permission. A path on one of the two lines before
+/// such a line counts too, because some programs (redis) print the path
+/// first. Relative names in double quotes are kept as written.
 pub fn failed_write_paths(logs: &str) -> Vec<String> {
     const MARKERS: [&str; 4] = [
         "read-only file system",
@@ -399,6 +402,9 @@ pub fn failed_write_paths(logs: &str) -> Vec<String> {
             continue;
         }
         let mut found = absolute_paths(line);
+        if found.is_empty() {
+            found = quoted_relative_names(line);
+        }
         if found.is_empty() {
             for previous in lines[index.saturating_sub(2)..index].iter().rev() {
                 found = absolute_paths(previous);
@@ -424,10 +430,25 @@ fn absolute_paths(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// The nearest image directory at or above each path, without `/`.
+/// Relative file names in double quotes, such as postgres's
+/// `"postmaster.pid"`.
+// NOTE: the directory they are relative to (the process's working
+// directory) is not known here, so they get no suggestion.
+fn quoted_relative_names(line: &str) -> Vec<String> {
+    line.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|name| !name.is_empty() && !name.starts_with('/'))
+        .filter(|name| !name.contains(char::is_whitespace))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Finds the nearest image directory at or above each absolute path,
+/// leaving out `/`.
 fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
     let mut suggestions = Vec::new();
-    for path in paths {
+    for path in paths.iter().filter(|path| path.starts_with('/')) {
         let mut candidate = path.trim_end_matches('/').to_string();
         while !candidate.is_empty() {
             let is_directory = tree
@@ -469,6 +490,12 @@ mod tests {
             failed_write_paths(logs),
             ["/run/postgresql/.s.PGSQL.5432.lock"]
         );
+    }
+
+    #[test]
+    fn relative_name_in_quotes() {
+        let logs = "FATAL:  could not create lock file \"postmaster.pid\": Read-only file system\n";
+        assert_eq!(failed_write_paths(logs), ["postmaster.pid"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Profiles of the real test images: which paths, why, for whom, and the
-//! platform outputs. No containers run here.
+//! Profiles of the real test images: the paths, their reasons, the user,
+//! and the platform outputs. No containers run here.
 
 use std::path::PathBuf;
 

@@ -3,10 +3,10 @@
 //! ports picked free. The images come from `scripts/build-images.sh`,
 //! which `scripts/test.sh` runs before the Rust tests.
 //!
-//! For each image: a bare read-only root fails and names the path, `learn`
-//! finds the directories it writes, the learned profile passes real
-//! probes, and the compose and Kubernetes outputs, parsed back, mount the
-//! same paths as the podman flags that passed.
+//! For each image, a bare read-only root fails and names the path, and
+//! `learn` finds the directories it writes. The learned profile then passes
+//! real probes, and the compose and Kubernetes outputs, parsed back, mount
+//! the same paths as the podman flags that passed.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -82,7 +82,7 @@ fn run_options(engine_image: &str, probes: &[&str], command: &[&str]) -> RunOpti
     options
 }
 
-/// Those of the containers started with `runs` that still exist.
+/// Lists the containers started with `runs` that still exist.
 fn leftover_containers(runs: &[&[String]]) -> Vec<String> {
     let names: Vec<&String> = runs
         .iter()
@@ -109,7 +109,7 @@ fn leftover_containers(runs: &[&[String]]) -> Vec<String> {
         .collect()
 }
 
-/// The tmpfs paths of `--tmpfs PATH:OPTIONS` flags.
+/// Collects the paths of `--tmpfs PATH:OPTIONS` flags, sorted.
 fn tmpfs_paths(arguments: &[String]) -> Vec<String> {
     let mut paths: Vec<String> = arguments
         .windows(2)
@@ -120,7 +120,8 @@ fn tmpfs_paths(arguments: &[String]) -> Vec<String> {
     paths
 }
 
-/// The profile's paths in its compose and Kubernetes outputs, read back.
+/// Checks that the compose and Kubernetes outputs, read back, mount the
+/// paths of the flags that passed.
 fn check_platform_outputs(profile: &Profile, passed_arguments: &[String]) {
     let flag_paths = tmpfs_paths(passed_arguments);
 
@@ -262,7 +263,7 @@ fn redis_learns_and_verifies() {
     let image = open("redis");
     let engine = podman();
     let engine_image = engine.load_image(&image.reference).unwrap();
-    // Protected mode answers -DENIED to connections that do not come from
+    // Protected mode replies -DENIED to connections that do not come from
     // loopback, and published ports arrive from the bridge.
     let command = [
         "redis-server",

@@ -130,7 +130,7 @@ pub enum ProfileFormat {
 #[derive(Debug, Args)]
 pub struct RunSettings {
     /// Readiness probe: http://:PORT/PATH (2xx expected), tcp:PORT,
-    /// redis:PORT (PING answered by PONG) or exec:CMD (exit status 0).
+    /// redis:PORT (PING must return PONG) or exec:CMD (exit status 0).
     /// Repeatable; all must pass. Without one, the image's HEALTHCHECK is
     /// used, else the container must stay up for 5 seconds.
     #[arg(long = "probe", value_name = "PROBE")]
@@ -140,7 +140,8 @@ pub struct RunSettings {
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
 
-    /// Container engine (default: podman, else docker when an engine answers).
+    /// Container engine (default: podman, else docker when `docker info`
+    /// reaches an engine).
     #[arg(long, value_enum)]
     pub engine: Option<EngineChoice>,
 
