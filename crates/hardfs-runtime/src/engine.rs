@@ -100,7 +100,8 @@ pub trait Engine {
     fn exec(&self, container: &str, argv: &[String]) -> Result<ExecOutput, RuntimeError>;
     /// Runs the image's HEALTHCHECK once; `true` when it passed.
     fn health(&self, container: &str) -> Result<bool, RuntimeError>;
-    /// Removes a container, stopping it first without waiting.
+    /// Removes a container by name or ID, stopping it first without
+    /// waiting. A container that does not exist is not an error for podman.
     fn remove(&self, container: &str) -> Result<(), RuntimeError>;
     /// A callback that removes the container from a signal handler, where
     /// the engine itself cannot be borrowed; `None` when not needed.
@@ -215,6 +216,10 @@ impl Engine for CliEngine {
             Some(hardfs_image::Selector::Index(index)) => source.push_str(&format!(":@{index}")),
             None => {}
         }
+        // NOTE: podman names an image pulled from an OCI layout or archive
+        // after its `org.opencontainers.image.ref.name` annotation, so an
+        // archive whose ref name is `latest` gets the tag `localhost/latest`.
+        // A docker-archive keeps the names recorded in it.
         let args = ["pull", "--quiet", source.as_str()];
         let stdout = self.checked(&args)?;
         stdout
@@ -293,7 +298,7 @@ impl Engine for CliEngine {
 
     fn remove(&self, container: &str) -> Result<(), RuntimeError> {
         let args: &[&str] = match self.kind {
-            EngineKind::Podman => &["rm", "--force", "--time", "0", container],
+            EngineKind::Podman => &["rm", "--force", "--ignore", "--time", "0", container],
             EngineKind::Docker => &["rm", "--force", container],
         };
         self.checked(args).map(|_| ())

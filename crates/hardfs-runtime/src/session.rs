@@ -41,8 +41,11 @@ pub fn cleanup_on_signal() {
     });
 }
 
-/// Removes its container when dropped, and until then lets the signal
-/// handler remove it.
+/// Removes its container, by name, when dropped, and until then lets the
+/// signal handler remove it.
+// NOTE: a signal that arrives while the engine's `run` command is still
+// creating the container may remove nothing, and that command can finish
+// after hardfs exits.
 struct ContainerGuard<'a> {
     engine: &'a dyn Engine,
     id: String,
@@ -184,8 +187,10 @@ pub fn verify(
     let flags = engine_flags(profile, engine.kind());
     let (spec, publish) = run_spec("verify", flags, options)?;
     let arguments = spec.arguments();
-    let id = engine.run(&spec)?;
-    let guard = ContainerGuard::new(engine, id);
+    // The guard names the container before it exists, so that a signal
+    // during `run` still removes it.
+    let guard = ContainerGuard::new(engine, spec.name.clone());
+    engine.run(&spec)?;
 
     let readiness = wait_ready(engine, &guard.id, &publish, options)?;
     let mut outcome = VerifyOutcome {
@@ -223,8 +228,10 @@ pub fn learn(
     // /var/lib/nginx/body as www-data in a root-owned directory).
     let (spec, publish) = run_spec("learn", options.flags.clone(), &options.run)?;
     let arguments = spec.arguments();
-    let id = engine.run(&spec)?;
-    let guard = ContainerGuard::new(engine, id);
+    // The guard names the container before it exists, so that a signal
+    // during `run` still removes it.
+    let guard = ContainerGuard::new(engine, spec.name.clone());
+    engine.run(&spec)?;
 
     let readiness = wait_ready(engine, &guard.id, &publish, &options.run)?;
     if readiness.ready {
@@ -509,6 +516,7 @@ mod tests {
     /// which counts removals.
     struct FakeEngine {
         state: Result<ContainerState, ()>,
+        started: Mutex<Vec<String>>,
         removed: Mutex<Vec<String>>,
     }
 
@@ -521,6 +529,7 @@ mod tests {
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             assert!(spec.arguments().contains(&"--read-only".to_string()));
+            self.started.lock().unwrap().push(spec.name.clone());
             Ok("fake-id".into())
         }
         fn state(&self, container: &str) -> Result<ContainerState, RuntimeError> {
@@ -569,6 +578,7 @@ mod tests {
                 running: false,
                 exit_code: 1,
             }),
+            started: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
         };
         let outcome = verify(
@@ -581,13 +591,17 @@ mod tests {
         assert_eq!(outcome.verdict, Verdict::Fail);
         assert_eq!(outcome.reason, "the container exited with code 1");
         assert_eq!(outcome.failed_writes, ["/var/lib/nginx/body"]);
-        assert_eq!(*engine.removed.lock().unwrap(), ["fake-id"]);
+        let started = engine.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
+        assert_eq!(*engine.removed.lock().unwrap(), started);
     }
 
     #[test]
     fn container_removed_on_engine_error() {
         let engine = FakeEngine {
             state: Err(()),
+            started: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
         };
         let error = verify(
@@ -597,8 +611,14 @@ mod tests {
             &RunOptions::new("image"),
         )
         .unwrap_err();
-        assert!(error.to_string().contains("inspect fake-id"), "{error}");
-        assert_eq!(*engine.removed.lock().unwrap(), ["fake-id"]);
+        assert!(
+            error.to_string().contains("inspect hardfs-verify-"),
+            "{error}"
+        );
+        let started = engine.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
+        assert_eq!(*engine.removed.lock().unwrap(), started);
     }
 
     #[test]
@@ -608,6 +628,7 @@ mod tests {
                 running: true,
                 exit_code: 0,
             }),
+            started: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
         };
         let mut options = RunOptions::new("image");
@@ -615,6 +636,9 @@ mod tests {
         let outcome = verify(&engine, &bare_profile(), &Tree::new(), &options).unwrap();
         assert_eq!(outcome.verdict, Verdict::Pass);
         assert!(outcome.reason.contains("stayed up"), "{}", outcome.reason);
-        assert_eq!(*engine.removed.lock().unwrap(), ["fake-id"]);
+        let started = engine.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
+        assert_eq!(*engine.removed.lock().unwrap(), started);
     }
 }

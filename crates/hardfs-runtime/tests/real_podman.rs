@@ -54,10 +54,10 @@ struct TestImage {
 
 fn open(name: &str) -> TestImage {
     let manifest = images_manifest();
-    let path = manifest["images"][name]["exports"]["oci-archive"]
+    let path = manifest["images"][name]["exports"]["docker-archive"]
         .as_str()
-        .unwrap_or_else(|| panic!("images.json has no oci-archive export of {name}"));
-    let reference = Reference::parse(&format!("oci-archive:{path}")).unwrap();
+        .unwrap_or_else(|| panic!("images.json has no docker-archive export of {name}"));
+    let reference = Reference::parse(&format!("docker-archive:{path}")).unwrap();
     let image = Image::open(&reference, &Platform::host()).unwrap();
     let tree = image.build_tree(&BuildOptions::default()).unwrap().tree;
     TestImage {

@@ -22,10 +22,10 @@ fn export(name: &str) -> String {
         )
     });
     let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let archive = manifest["images"][name]["exports"]["oci-archive"]
+    let archive = manifest["images"][name]["exports"]["docker-archive"]
         .as_str()
         .unwrap();
-    format!("oci-archive:{archive}")
+    format!("docker-archive:{archive}")
 }
 
 fn containers_conf() -> std::ffi::OsString {
