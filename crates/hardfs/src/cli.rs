@@ -36,6 +36,13 @@ pub enum Command {
     Audit(AuditArgs),
     /// Check Dockerfiles for filesystem-hardening mistakes before building.
     Lint(LintArgs),
+    /// List the paths an image needs writable under a read-only root, as
+    /// text, JSON or settings for podman, docker, compose, Kubernetes or OCI.
+    Profile(ProfileArgs),
+    /// Run an image with a writable root and record the directories it writes.
+    Learn(LearnArgs),
+    /// Run an image under its profile and report PASS or FAIL.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,4 +155,158 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+/// Options that shape a profile, shared by `profile` and `verify`.
+#[derive(Debug, Args)]
+pub struct ProfileSettings {
+    /// Run as this user (name, uid, name:group or uid:gid from the image)
+    /// instead of the image's USER.
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// tmpfs size of one path, as PATH=SIZE with a k, m or g suffix
+    /// (defaults: 16m for /run, 64m for every other path). Repeatable.
+    #[arg(long = "size", value_name = "PATH=SIZE")]
+    pub sizes: Vec<String>,
+
+    /// Make nothing writable: a bare read-only root.
+    #[arg(long)]
+    pub bare: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Image reference: docker-archive:PATH, oci:PATH, oci-archive:PATH,
+    /// dir:PATH or a bare path.
+    pub image: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Text)]
+    pub format: ProfileFormat,
+
+    /// Learned-paths file written by `hardfs learn`.
+    #[arg(long, value_name = "FILE")]
+    pub learned: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub settings: ProfileSettings,
+
+    /// With --format kubernetes: patch this Deployment, StatefulSet, Pod or
+    /// other workload manifest instead of writing a new Pod.
+    #[arg(long, value_name = "FILE")]
+    pub patch: Option<std::path::PathBuf>,
+
+    /// Container to patch when the workload has several; also the name of
+    /// the generated container.
+    #[arg(long)]
+    pub container: Option<String>,
+
+    /// Name of the compose service or Kubernetes Pod.
+    #[arg(long, default_value = "app")]
+    pub name: String,
+
+    /// Image name to write into compose, Kubernetes and command output
+    /// (default: the reference as given).
+    #[arg(long)]
+    pub image_name: Option<String>,
+
+    /// Write the output to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileFormat {
+    Text,
+    Json,
+    Podman,
+    Docker,
+    Compose,
+    Kubernetes,
+    Oci,
+}
+
+/// Options for running containers, shared by `learn` and `verify`.
+#[derive(Debug, Args)]
+pub struct RunSettings {
+    /// Readiness probe: http://:PORT/PATH (2xx expected), tcp:PORT,
+    /// redis:PORT (PING must return PONG) or exec:CMD (exit status 0).
+    /// Repeatable; all must pass. Without one, the image's HEALTHCHECK is
+    /// used, else the container must stay up for 5 seconds.
+    #[arg(long = "probe", value_name = "PROBE")]
+    pub probes: Vec<String>,
+
+    /// Seconds the probe may take to pass.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Container engine (default: podman, else docker when `docker info`
+    /// reaches an engine).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineChoice>,
+
+    /// Run this image from the engine's storage instead of loading IMAGE
+    /// into the engine.
+    #[arg(long, value_name = "NAME")]
+    pub engine_image: Option<String>,
+
+    /// Memory limit of the container, as the engine spells it.
+    #[arg(long, default_value = "512m")]
+    pub memory: String,
+
+    /// Maximum number of processes in the container.
+    #[arg(long, default_value_t = 512)]
+    pub pids_limit: u32,
+
+    /// Command to run instead of the image's CMD.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    Podman,
+    Docker,
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Image reference, as for `hardfs profile`.
+    pub image: String,
+
+    /// Run as this user instead of the image's USER.
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// Seconds to keep the container running after the probe passed.
+    #[arg(long, default_value_t = 5)]
+    pub duration: u64,
+
+    /// Write the learned-paths file here instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Image reference, as for `hardfs profile`.
+    pub image: String,
+
+    /// Learned-paths file to add to the profile.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub settings: ProfileSettings,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+
+    #[command(flatten)]
+    pub run: RunSettings,
 }

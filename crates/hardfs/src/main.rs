@@ -33,6 +33,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::rules::explain(args),
         Command::Audit(args) => cmd::audit::run(args),
         Command::Lint(args) => cmd::lint::run(args),
+        Command::Profile(args) => cmd::profile::run(args),
+        Command::Learn(args) => cmd::learn::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

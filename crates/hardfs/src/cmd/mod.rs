@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod learn;
 pub mod lint;
+pub mod profile;
 pub mod rules;
+pub mod verify;
 
 use std::fmt;
 

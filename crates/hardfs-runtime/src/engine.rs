@@ -1,0 +1,341 @@
+//! Container engines behind one trait: the podman CLI, and the docker CLI
+//! with the same flags where `docker info` reaches an engine.
+//!
+//! The CLI engine passes its environment through, so podman reads
+//! `CONTAINERS_CONF` from the caller's environment; callers that need a
+//! particular configuration set it with [`CliEngine::with_env`].
+
+use std::ffi::OsString;
+use std::process::{Command, Output, Stdio};
+
+use crate::RuntimeError;
+
+/// The CLI that an engine runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    Podman,
+    Docker,
+}
+
+impl EngineKind {
+    pub fn program(self) -> &'static str {
+        match self {
+            EngineKind::Podman => "podman",
+            EngineKind::Docker => "docker",
+        }
+    }
+}
+
+/// A container to start detached.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunSpec {
+    pub name: String,
+    /// Image ID or name in the engine's storage.
+    pub image: String,
+    /// Profile flags such as `--read-only` and `--tmpfs`.
+    pub flags: Vec<String>,
+    /// (host port, container port) pairs, published on 127.0.0.1 only.
+    pub publish: Vec<(u16, u16)>,
+    /// Memory limit as the engine spells it (`512m`).
+    pub memory: String,
+    pub pids_limit: u32,
+    /// Replaces the image's command when not empty.
+    pub command: Vec<String>,
+}
+
+impl RunSpec {
+    /// Builds the `run` arguments, without the program name.
+    pub fn arguments(&self) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--detach".into(),
+            "--name".into(),
+            self.name.clone(),
+            "--network".into(),
+            "bridge".into(),
+            "--memory".into(),
+            self.memory.clone(),
+            "--pids-limit".into(),
+            self.pids_limit.to_string(),
+        ];
+        for (host, container) in &self.publish {
+            args.push("--publish".into());
+            args.push(format!("127.0.0.1:{host}:{container}"));
+        }
+        args.extend(self.flags.iter().cloned());
+        args.push(self.image.clone());
+        args.extend(self.command.iter().cloned());
+        args
+    }
+}
+
+/// Whether a container is running, and its exit code once it stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContainerState {
+    pub running: bool,
+    pub exit_code: i64,
+}
+
+/// The result of a command run in a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The container operations that `learn` and `verify` need.
+pub trait Engine {
+    fn kind(&self) -> EngineKind;
+    /// Makes a hardfs image reference runnable and returns the engine's
+    /// name for it.
+    fn load_image(&self, reference: &hardfs_image::Reference) -> Result<String, RuntimeError>;
+    /// Starts a container detached and returns its ID.
+    fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError>;
+    fn state(&self, container: &str) -> Result<ContainerState, RuntimeError>;
+    /// Reads the last `tail` lines of the container's stdout and stderr.
+    fn logs(&self, container: &str, tail: usize) -> Result<String, RuntimeError>;
+    /// Filesystem changes as `A|C|D PATH` lines.
+    fn diff(&self, container: &str) -> Result<String, RuntimeError>;
+    fn exec(&self, container: &str, argv: &[String]) -> Result<ExecOutput, RuntimeError>;
+    /// Runs the image's HEALTHCHECK once; `true` when it passed.
+    fn health(&self, container: &str) -> Result<bool, RuntimeError>;
+    /// Removes a container by name or ID, stopping it first without
+    /// waiting. A container that does not exist is not an error for podman.
+    fn remove(&self, container: &str) -> Result<(), RuntimeError>;
+    /// A callback that removes the container from a signal handler, where
+    /// the engine itself cannot be borrowed; `None` when not needed.
+    fn remover(&self, container: &str) -> Option<Box<dyn Fn() + Send>>;
+}
+
+/// The podman or docker command-line client.
+#[derive(Clone, Debug)]
+pub struct CliEngine {
+    kind: EngineKind,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl CliEngine {
+    pub fn new(kind: EngineKind) -> CliEngine {
+        CliEngine {
+            kind,
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets an environment variable for every command this engine runs.
+    pub fn with_env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> CliEngine {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(self.kind.program());
+        command.args(args).stdin(Stdio::null());
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    fn describe(&self, args: &[&str]) -> String {
+        format!("{} {}", self.kind.program(), args.join(" "))
+    }
+
+    fn output(&self, args: &[&str]) -> Result<Output, RuntimeError> {
+        tracing::debug!(command = %self.describe(args), "running");
+        self.command(args)
+            .output()
+            .map_err(|source| RuntimeError::EngineSpawn {
+                program: self.kind.program().into(),
+                source,
+            })
+    }
+
+    /// Runs a command and returns its stdout, or an error with its stderr.
+    fn checked(&self, args: &[&str]) -> Result<String, RuntimeError> {
+        let output = self.output(args)?;
+        if !output.status.success() {
+            return Err(RuntimeError::EngineCommand {
+                command: self.describe(args),
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    fn unexpected(&self, args: &[&str], reason: String) -> RuntimeError {
+        RuntimeError::EngineOutput {
+            command: self.describe(args),
+            reason,
+        }
+    }
+}
+
+impl Engine for CliEngine {
+    fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    fn load_image(&self, reference: &hardfs_image::Reference) -> Result<String, RuntimeError> {
+        use hardfs_image::Transport;
+
+        let path = reference.path.display().to_string();
+        let not_runnable = |reason: &str| RuntimeError::ImageNotRunnable {
+            reference: reference.text.clone(),
+            reason: reason.into(),
+        };
+        if reference.transport == Transport::Dir {
+            return Err(not_runnable(
+                "an unpacked root directory cannot be run; pass --engine-image with the image's name in the engine",
+            ));
+        }
+        if self.kind == EngineKind::Docker {
+            if reference.transport != Transport::DockerArchive {
+                return Err(not_runnable(
+                    "docker loads only docker-archive images; pass --engine-image",
+                ));
+            }
+            let args = ["load", "--quiet", "--input", path.as_str()];
+            let stdout = self.checked(&args)?;
+            return stdout
+                .lines()
+                .rev()
+                .find_map(|line| {
+                    line.split_once(": ")
+                        .map(|(_, name)| name.trim().to_string())
+                })
+                .ok_or_else(|| {
+                    self.unexpected(&args, format!("no image name in `{}`", stdout.trim()))
+                });
+        }
+        let mut source = format!("{}:{path}", reference.transport);
+        match &reference.selector {
+            Some(hardfs_image::Selector::Name(name)) => source.push_str(&format!(":{name}")),
+            Some(hardfs_image::Selector::Index(index)) => source.push_str(&format!(":@{index}")),
+            None => {}
+        }
+        // NOTE: podman names an image pulled from an OCI layout or archive
+        // after its `org.opencontainers.image.ref.name` annotation, so an
+        // archive whose ref name is `latest` gets the tag `localhost/latest`.
+        // A docker-archive keeps the names recorded in it.
+        let args = ["pull", "--quiet", source.as_str()];
+        let stdout = self.checked(&args)?;
+        stdout
+            .lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| self.unexpected(&args, "no image ID".into()))
+    }
+
+    fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+        let arguments = spec.arguments();
+        let args: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        let stdout = self.checked(&args)?;
+        stdout
+            .lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| self.unexpected(&args, "no container ID".into()))
+    }
+
+    fn state(&self, container: &str) -> Result<ContainerState, RuntimeError> {
+        let args = [
+            "inspect",
+            "--format",
+            "{{.State.Running}} {{.State.ExitCode}}",
+            container,
+        ];
+        let stdout = self.checked(&args)?;
+        let mut fields = stdout.split_whitespace();
+        let running = fields.next().map(|value| value == "true");
+        let exit_code = fields.next().and_then(|value| value.parse().ok());
+        match (running, exit_code) {
+            (Some(running), Some(exit_code)) => Ok(ContainerState { running, exit_code }),
+            _ => Err(self.unexpected(&args, format!("`{}`", stdout.trim()))),
+        }
+    }
+
+    fn logs(&self, container: &str, tail: usize) -> Result<String, RuntimeError> {
+        let tail = tail.to_string();
+        let args = ["logs", "--tail", tail.as_str(), container];
+        let output = self.output(&args)?;
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Ok(text)
+    }
+
+    fn diff(&self, container: &str) -> Result<String, RuntimeError> {
+        self.checked(&["diff", container])
+    }
+
+    fn exec(&self, container: &str, argv: &[String]) -> Result<ExecOutput, RuntimeError> {
+        let mut args = vec!["exec", container];
+        args.extend(argv.iter().map(String::as_str));
+        let output = self.output(&args)?;
+        Ok(ExecOutput {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    fn health(&self, container: &str) -> Result<bool, RuntimeError> {
+        match self.kind {
+            EngineKind::Podman => Ok(self
+                .output(&["healthcheck", "run", container])?
+                .status
+                .success()),
+            EngineKind::Docker => {
+                let args = ["inspect", "--format", "{{.State.Health.Status}}", container];
+                Ok(self.checked(&args)?.trim() == "healthy")
+            }
+        }
+    }
+
+    fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+        let args: &[&str] = match self.kind {
+            EngineKind::Podman => &["rm", "--force", "--ignore", "--time", "0", container],
+            EngineKind::Docker => &["rm", "--force", container],
+        };
+        self.checked(args).map(|_| ())
+    }
+
+    fn remover(&self, container: &str) -> Option<Box<dyn Fn() + Send>> {
+        let engine = self.clone();
+        let container = container.to_string();
+        Some(Box::new(move || {
+            if let Err(error) = engine.remove(&container) {
+                tracing::warn!(%container, %error, "cannot remove the container");
+            }
+        }))
+    }
+}
+
+/// Finds an engine that can run containers: podman first, then the docker
+/// CLI when `docker info` reaches an engine.
+pub fn detect_engine(preferred: Option<EngineKind>) -> Result<CliEngine, RuntimeError> {
+    let kinds = match preferred {
+        Some(kind) => vec![kind],
+        None => vec![EngineKind::Podman, EngineKind::Docker],
+    };
+    let mut details = Vec::new();
+    for kind in kinds {
+        let engine = CliEngine::new(kind);
+        // Both clients succeed at `info` only when an engine can be reached.
+        let template = match kind {
+            EngineKind::Podman => "{{.Host.OCIRuntime.Name}}",
+            EngineKind::Docker => "{{.ServerVersion}}",
+        };
+        match engine.checked(&["info", "--format", template]) {
+            Ok(_) => return Ok(engine),
+            Err(error) => details.push(error.to_string()),
+        }
+    }
+    Err(RuntimeError::NoEngine {
+        details: details.join("; "),
+    })
+}

@@ -1,0 +1,429 @@
+//! The writable paths an image needs under a read-only root, each with the
+//! reasons it is there, and the user it runs as.
+
+use std::collections::HashSet;
+
+use hardfs_audit::{resolve_user, UserError};
+use hardfs_fs::{display_path, FileKind, Tree};
+use hardfs_image::ImageConfig;
+use serde::Serialize;
+
+use crate::LearnedPaths;
+
+/// Default tmpfs size of `/run`: PID files, sockets and locks.
+pub const RUN_SIZE: u64 = 16 << 20;
+/// Default tmpfs size of every other path.
+pub const DEFAULT_SIZE: u64 = 64 << 20;
+
+/// Directories the runtime mounts its own file systems on.
+const RUNTIME_MOUNTS: [&str; 3] = ["/dev", "/proc", "/sys"];
+
+/// Inputs besides the image.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileOptions {
+    /// Paths found by `hardfs learn`.
+    pub learned: Option<LearnedPaths>,
+    /// A user to run as instead of `config.User`, resolved in the image.
+    pub user: Option<String>,
+    /// tmpfs sizes in bytes for given paths, overriding the defaults.
+    pub sizes: Vec<(String, u64)>,
+    /// Leaves every path out: a read-only root with nothing writable.
+    pub bare: bool,
+}
+
+/// The reason a path is writable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// Declared in `config.Volumes`.
+    Volume,
+    /// `/tmp` or `/var/tmp`.
+    Temporary,
+    /// `/run`, also reached as `/var/run`.
+    Runtime,
+    /// `HOME` in `config.Env`.
+    Home,
+    /// `TMPDIR` in `config.Env`.
+    Tmpdir,
+    /// A directory the runtime user owns in the image.
+    UserOwned,
+    /// Written while `hardfs learn` ran the image.
+    Learned,
+}
+
+impl Reason {
+    /// Describes the reason in a short phrase for text output.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Volume => "image volume",
+            Reason::Temporary => "temporary files",
+            Reason::Runtime => "runtime state (PID files, sockets)",
+            Reason::Home => "HOME",
+            Reason::Tmpdir => "TMPDIR",
+            Reason::UserOwned => "owned by the runtime user",
+            Reason::Learned => "written during hardfs learn",
+        }
+    }
+}
+
+/// The owner of the mounted directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Owner {
+    /// root, mode 1777, shared by every user as `/tmp` is.
+    Shared,
+    /// The runtime user.
+    User,
+}
+
+/// One writable path, mounted as a tmpfs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WritablePath {
+    /// Absolute path inside the container, symlinks resolved in the image.
+    pub path: String,
+    pub reasons: Vec<Reason>,
+    /// tmpfs size in bytes.
+    pub size: u64,
+    /// Permission bits of the mounted directory.
+    pub mode: u32,
+    pub owner: Owner,
+    /// Whether the image has files below the path, which a tmpfs hides
+    /// unless the engine copies them in (podman does, docker and
+    /// Kubernetes do not).
+    pub image_content: bool,
+}
+
+/// The numeric user and group the container runs as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunUser {
+    pub uid: u64,
+    pub gid: u64,
+    /// Supplementary groups from the image's /etc/group. Engines drop them
+    /// when `--user` is numeric, so the profile adds them back.
+    pub groups: Vec<u64>,
+    pub name: Option<String>,
+    /// The user as configured, before resolution.
+    pub configured: Option<String>,
+}
+
+/// A condition that a profile reports instead of carrying it over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProfileWarning {
+    /// The container would run as uid 0.
+    RunsAsRoot { configured: Option<String> },
+    /// The user or group is not in the image, so the container would not
+    /// start; the profile sets no user.
+    UnknownUser { configured: String, name: String },
+    /// A `VOLUME` written with `:options`, which declares a directory whose
+    /// name contains the colon; it is not mounted.
+    VolumeWithOptions { volume: String },
+    /// A candidate path that is a file in the image.
+    NotADirectory { path: String },
+    /// A candidate path that resolves to `/`, which is never made writable.
+    RootDirectory { path: String },
+}
+
+impl ProfileWarning {
+    /// Formats the warning as a one-line message for stderr.
+    pub fn message(&self) -> String {
+        match self {
+            ProfileWarning::RunsAsRoot { configured: None } => {
+                "no USER is set, so the container runs as root (uid 0); pass --user NAME to run as a user from the image".into()
+            }
+            ProfileWarning::RunsAsRoot { configured: Some(user) } => format!(
+                "USER `{user}` resolves to root (uid 0); pass --user NAME to run as a user from the image"
+            ),
+            ProfileWarning::UnknownUser { configured, name } => format!(
+                "USER `{configured}`: `{name}` is not in the image's /etc/passwd or /etc/group, so the container would not start; the profile sets no user"
+            ),
+            ProfileWarning::VolumeWithOptions { volume } => format!(
+                "VOLUME `{volume}` names a directory containing a colon, not a mount with options; it is left out of the profile"
+            ),
+            ProfileWarning::NotADirectory { path } => {
+                format!("{path} is not a directory in the image; it is left out of the profile")
+            }
+            ProfileWarning::RootDirectory { path } => {
+                format!("{path} resolves to /, which is never made writable; it is left out of the profile")
+            }
+        }
+    }
+}
+
+/// Settings to run an image with a read-only root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    /// `None` when the configured user cannot be resolved.
+    pub user: Option<RunUser>,
+    pub paths: Vec<WritablePath>,
+    /// Exposed TCP ports below 1024, which a non-root user can bind only
+    /// with `net.ipv4.ip_unprivileged_port_start=0`.
+    pub privileged_ports: Vec<u16>,
+    pub warnings: Vec<ProfileWarning>,
+}
+
+impl Profile {
+    /// Whether the profile must lower `net.ipv4.ip_unprivileged_port_start`.
+    pub fn needs_unprivileged_ports(&self) -> bool {
+        !self.privileged_ports.is_empty() && self.user.as_ref().is_some_and(|user| user.uid != 0)
+    }
+
+    pub fn runs_as_root(&self) -> bool {
+        self.user.as_ref().is_some_and(|user| user.uid == 0)
+    }
+}
+
+/// Computes the profile of an image from its configuration and merged tree.
+pub fn build_profile(config: &ImageConfig, tree: &Tree, options: &ProfileOptions) -> Profile {
+    let mut warnings = Vec::new();
+    let user = run_user(config, tree, options, &mut warnings);
+    let privileged_ports = config
+        .exposed_ports
+        .iter()
+        .filter_map(|port| {
+            port.strip_suffix("/tcp")
+                .unwrap_or(port)
+                .parse::<u16>()
+                .ok()
+        })
+        .filter(|&port| port < 1024)
+        .collect();
+
+    let mut candidates = Vec::new();
+    if !options.bare {
+        collect_candidates(
+            config,
+            tree,
+            options,
+            user.as_ref(),
+            &mut candidates,
+            &mut warnings,
+        );
+    }
+    let scan = scan_tree(tree);
+    let mut paths = Vec::new();
+    for (path, reason) in candidates {
+        let Some(resolved) = resolve_in_image(tree, &path, &mut warnings) else {
+            continue;
+        };
+        merge(&mut paths, resolved, reason);
+    }
+    for path in &mut paths {
+        finish(path, tree, &scan, options);
+    }
+    paths.sort_by(|a, b| a.path.cmp(&b.path));
+    Profile {
+        user,
+        paths,
+        privileged_ports,
+        warnings,
+    }
+}
+
+fn run_user(
+    config: &ImageConfig,
+    tree: &Tree,
+    options: &ProfileOptions,
+    warnings: &mut Vec<ProfileWarning>,
+) -> Option<RunUser> {
+    let configured = options.user.as_deref().or(config.user.as_deref());
+    match resolve_user(configured, tree) {
+        Ok(resolved) => {
+            if resolved.is_root() {
+                warnings.push(ProfileWarning::RunsAsRoot {
+                    configured: configured.map(str::to_string),
+                });
+            }
+            Some(RunUser {
+                uid: resolved.uid,
+                gid: resolved.gid,
+                groups: resolved.groups,
+                name: resolved.name,
+                configured: configured.map(str::to_string),
+            })
+        }
+        Err(UserError::UnknownUser { configured, name })
+        | Err(UserError::UnknownGroup { configured, name }) => {
+            warnings.push(ProfileWarning::UnknownUser { configured, name });
+            None
+        }
+    }
+}
+
+fn collect_candidates(
+    config: &ImageConfig,
+    tree: &Tree,
+    options: &ProfileOptions,
+    user: Option<&RunUser>,
+    candidates: &mut Vec<(String, Reason)>,
+    warnings: &mut Vec<ProfileWarning>,
+) {
+    for volume in &config.volumes {
+        if volume.contains(':') {
+            warnings.push(ProfileWarning::VolumeWithOptions {
+                volume: volume.clone(),
+            });
+        } else {
+            candidates.push((volume.clone(), Reason::Volume));
+        }
+    }
+    for path in ["/tmp", "/var/tmp"] {
+        candidates.push((path.into(), Reason::Temporary));
+    }
+    for path in ["/run", "/var/run"] {
+        candidates.push((path.into(), Reason::Runtime));
+    }
+    for (name, reason) in [("HOME", Reason::Home), ("TMPDIR", Reason::Tmpdir)] {
+        if let Some(value) = config.env_var(name).filter(|value| value.starts_with('/')) {
+            candidates.push((value.to_string(), reason));
+        }
+    }
+    if let Some(user) = user.filter(|user| user.uid != 0) {
+        for path in owned_directories(tree, user.uid) {
+            candidates.push((path, Reason::UserOwned));
+        }
+    }
+    if let Some(learned) = &options.learned {
+        for learned_path in &learned.paths {
+            candidates.push((learned_path.path.clone(), Reason::Learned));
+        }
+    }
+}
+
+/// Finds the top-most directories owned by `uid`, outside the runtime
+/// mounts.
+fn owned_directories(tree: &Tree, uid: u64) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    tree.walk(|path, file| {
+        let inode = file.inode();
+        if path.is_empty() || inode.kind != FileKind::Directory || inode.uid != uid {
+            return;
+        }
+        let absolute = format!("/{}", display_path(path));
+        if is_runtime_mount(&absolute) || found.iter().any(|top| is_below(&absolute, top)) {
+            return;
+        }
+        found.push(absolute);
+    });
+    found
+}
+
+/// Directories of the image that have entries below them.
+struct TreeScan {
+    non_empty: HashSet<Vec<u8>>,
+}
+
+fn scan_tree(tree: &Tree) -> TreeScan {
+    let mut non_empty = HashSet::new();
+    tree.walk(|path, _| {
+        if path.is_empty() {
+            return;
+        }
+        let parent = match path.iter().rposition(|&byte| byte == b'/') {
+            Some(slash) => path[..slash].to_vec(),
+            None => Vec::new(),
+        };
+        non_empty.insert(parent);
+    });
+    TreeScan { non_empty }
+}
+
+/// Normalizes a path and follows its symlinks inside the image, so that
+/// `/var/run` becomes `/run` when the image links them.
+fn resolve_in_image(tree: &Tree, path: &str, warnings: &mut Vec<ProfileWarning>) -> Option<String> {
+    let normalized = hardfs_fs::normalize(path.as_bytes()).ok()?;
+    let resolved = match tree.lookup_following(normalized.as_ref()) {
+        Some(file) => {
+            if file.inode().kind != FileKind::Directory {
+                warnings.push(ProfileWarning::NotADirectory { path: path.into() });
+                return None;
+            }
+            file.path()
+        }
+        None => normalized.as_ref().to_vec(),
+    };
+    if resolved.is_empty() {
+        warnings.push(ProfileWarning::RootDirectory { path: path.into() });
+        return None;
+    }
+    let absolute = format!("/{}", display_path(&resolved));
+    if is_runtime_mount(&absolute) {
+        return None;
+    }
+    Some(absolute)
+}
+
+/// Adds a path, or its reason to the path or an ancestor already listed;
+/// listed descendants of a new path are folded into it.
+fn merge(paths: &mut Vec<WritablePath>, path: String, reason: Reason) {
+    if let Some(existing) = paths
+        .iter_mut()
+        .find(|existing| existing.path == path || is_below(&path, &existing.path))
+    {
+        if !existing.reasons.contains(&reason) {
+            existing.reasons.push(reason);
+            existing.reasons.sort();
+        }
+        return;
+    }
+    let mut reasons = vec![reason];
+    paths.retain(|existing| {
+        if is_below(&existing.path, &path) {
+            reasons.extend(existing.reasons.iter().copied());
+            false
+        } else {
+            true
+        }
+    });
+    reasons.sort();
+    reasons.dedup();
+    paths.push(WritablePath {
+        path,
+        reasons,
+        size: 0,
+        mode: 0,
+        owner: Owner::User,
+        image_content: false,
+    });
+}
+
+fn finish(path: &mut WritablePath, tree: &Tree, scan: &TreeScan, options: &ProfileOptions) {
+    let relative = path.path.trim_start_matches('/').as_bytes().to_vec();
+    let shared = path
+        .reasons
+        .iter()
+        .all(|reason| *reason == Reason::Temporary);
+    path.owner = if shared { Owner::Shared } else { Owner::User };
+    let image_mode = tree
+        .lookup(&relative)
+        .map(|file| file.inode().mode & 0o7777);
+    path.mode = match (shared, image_mode) {
+        (true, _) => 0o1777,
+        (false, Some(mode)) => mode | 0o700,
+        (false, None) => 0o755,
+    };
+    path.image_content = scan.non_empty.contains(&relative);
+    let default = if path.reasons.contains(&Reason::Runtime) && path.path == "/run" {
+        RUN_SIZE
+    } else {
+        DEFAULT_SIZE
+    };
+    path.size = options
+        .sizes
+        .iter()
+        .rev()
+        .find(|(override_path, _)| override_path.trim_end_matches('/') == path.path)
+        .map_or(default, |(_, size)| *size);
+}
+
+fn is_runtime_mount(path: &str) -> bool {
+    RUNTIME_MOUNTS
+        .iter()
+        .any(|mount| path == *mount || is_below(path, mount))
+}
+
+/// Returns whether `path` lies strictly below `ancestor`.
+pub(crate) fn is_below(path: &str, ancestor: &str) -> bool {
+    path.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.starts_with('/'))
+}

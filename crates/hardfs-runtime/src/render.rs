@@ -1,0 +1,215 @@
+//! A profile written for each platform: podman and docker run flags, a
+//! compose service, and an OCI runtime-spec fragment. Kubernetes output
+//! lives in its own module because of the patch.
+
+use serde::Serialize;
+
+use crate::size::format_size;
+use crate::{EngineKind, Owner, Profile, RuntimeError, WritablePath};
+
+pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions};
+
+/// The sysctl that lets a non-root user bind ports below 1024. Docker
+/// sets it to 0 by default since 20.10; podman 4 does not.
+pub const UNPRIVILEGED_PORT_SYSCTL: &str = "net.ipv4.ip_unprivileged_port_start";
+
+/// Mount options shared by every tmpfs of a profile.
+const TMPFS_FLAGS: &str = "rw,nosuid,nodev,noexec";
+
+/// Builds the tmpfs options of one path for an engine's `--tmpfs`.
+///
+/// docker passes `uid=` and `gid=` to the kernel. podman 4.3 rejects them
+/// ("unknown mount option") and has `U` instead, which chowns the mount
+/// to the container's user. That is the same owner, because the runtime
+/// user is the only one a profile gives directories to.
+pub fn tmpfs_options(path: &WritablePath, profile: &Profile, engine: EngineKind) -> String {
+    let mut options = format!(
+        "{TMPFS_FLAGS},size={},mode={:04o}",
+        format_size(path.size),
+        path.mode
+    );
+    if path.owner == Owner::User {
+        if let Some(user) = &profile.user {
+            match engine {
+                EngineKind::Podman => options.push_str(",U"),
+                EngineKind::Docker => {
+                    options.push_str(&format!(",uid={},gid={}", user.uid, user.gid))
+                }
+            }
+        }
+    }
+    options
+}
+
+/// Builds the `run` flags that apply a profile.
+pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
+    let mut flags = vec!["--read-only".to_string()];
+    if engine == EngineKind::Podman {
+        // Under --read-only, podman mounts its own tmpfs on /tmp, /var/tmp
+        // and /run by default. The profile lists its own mounts instead.
+        flags.push("--read-only-tmpfs=false".into());
+    }
+    for path in &profile.paths {
+        flags.push("--tmpfs".into());
+        flags.push(format!(
+            "{}:{}",
+            path.path,
+            tmpfs_options(path, profile, engine)
+        ));
+    }
+    if let Some(user) = &profile.user {
+        flags.push("--user".into());
+        flags.push(format!("{}:{}", user.uid, user.gid));
+        for group in &user.groups {
+            flags.push("--group-add".into());
+            flags.push(group.to_string());
+        }
+    }
+    flags.extend(["--cap-drop".into(), "ALL".into()]);
+    flags.extend(["--security-opt".into(), "no-new-privileges".into()]);
+    if profile.needs_unprivileged_ports() {
+        flags.push("--sysctl".into());
+        flags.push(format!("{UNPRIVILEGED_PORT_SYSCTL}=0"));
+    }
+    flags
+}
+
+/// Formats the flags as one shell-quoted command line.
+pub fn engine_command(profile: &Profile, engine: EngineKind, image: &str) -> String {
+    let mut words = vec![engine.program().to_string(), "run".into()];
+    words.extend(engine_flags(profile, engine));
+    words.push(image.into());
+    words
+        .iter()
+        .map(|word| {
+            shlex::try_quote(word).map_or_else(|_| word.clone(), |quoted| quoted.into_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A compose file with one service.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ComposeFile {
+    pub services: std::collections::BTreeMap<String, ComposeService>,
+}
+
+/// The compose fields that mirror the docker flags.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ComposeService {
+    pub image: String,
+    pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sysctls: std::collections::BTreeMap<String, String>,
+}
+
+/// Builds a compose file with one service named `service`. Compose runs on
+/// a docker engine, so the tmpfs options are docker's.
+// NOTE: serde-saphyr writes `user: 33:33` unquoted. YAML 1.2 readers such
+// as docker compose v2 read a string, but a YAML 1.1 reader (PyYAML, so
+// docker-compose v1) reads the sexagesimal integer 2013.
+pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
+    let mut sysctls = std::collections::BTreeMap::new();
+    if profile.needs_unprivileged_ports() {
+        sysctls.insert(UNPRIVILEGED_PORT_SYSCTL.to_string(), "0".to_string());
+    }
+    let compose_service = ComposeService {
+        image: image.into(),
+        read_only: true,
+        user: profile
+            .user
+            .as_ref()
+            .map(|user| format!("{}:{}", user.uid, user.gid)),
+        group_add: profile
+            .user
+            .iter()
+            .flat_map(|user| user.groups.iter().map(u64::to_string))
+            .collect(),
+        cap_drop: vec!["ALL".into()],
+        security_opt: vec!["no-new-privileges:true".into()],
+        tmpfs: profile
+            .paths
+            .iter()
+            .map(|path| {
+                format!(
+                    "{}:{}",
+                    path.path,
+                    tmpfs_options(path, profile, EngineKind::Docker)
+                )
+            })
+            .collect(),
+        sysctls,
+    };
+    ComposeFile {
+        services: [(service.to_string(), compose_service)].into(),
+    }
+}
+
+/// Writes a value as YAML.
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RuntimeError> {
+    serde_saphyr::to_string(value).map_err(|source| RuntimeError::YamlWrite { source })
+}
+
+/// Builds a runtime-spec `config.json` fragment with `root.readonly`, one
+/// tmpfs mount per path, the user, no capabilities and `noNewPrivileges`.
+pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
+    let mounts: Vec<serde_json::Value> = profile
+        .paths
+        .iter()
+        .map(|path| {
+            let mut options = vec![
+                "nosuid".to_string(),
+                "nodev".into(),
+                "noexec".into(),
+                format!("size={}", format_size(path.size)),
+                format!("mode={:04o}", path.mode),
+            ];
+            if let (Owner::User, Some(user)) = (path.owner, &profile.user) {
+                options.push(format!("uid={}", user.uid));
+                options.push(format!("gid={}", user.gid));
+            }
+            serde_json::json!({
+                "destination": path.path,
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": options,
+            })
+        })
+        .collect();
+    let mut process = serde_json::json!({
+        "noNewPrivileges": true,
+        "capabilities": {
+            "bounding": [],
+            "effective": [],
+            "inheritable": [],
+            "permitted": [],
+            "ambient": [],
+        },
+    });
+    if let Some(user) = &profile.user {
+        process["user"] = serde_json::json!({
+            "uid": user.uid,
+            "gid": user.gid,
+            "additionalGids": user.groups,
+        });
+    }
+    let mut fragment = serde_json::json!({
+        "root": { "readonly": true },
+        "process": process,
+        "mounts": mounts,
+    });
+    if profile.needs_unprivileged_ports() {
+        fragment["linux"] = serde_json::json!({
+            "sysctl": { UNPRIVILEGED_PORT_SYSCTL: "0" }
+        });
+    }
+    fragment
+}

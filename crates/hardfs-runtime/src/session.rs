@@ -1,0 +1,644 @@
+//! Running an image for `learn` and `verify`: start it, wait for a probe,
+//! read what it wrote or why it failed, and always remove the container,
+//! on error and on Ctrl-C too.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use hardfs_fs::{FileKind, Tree};
+
+use crate::render::engine_flags;
+use crate::{
+    parse_diff, reduce_changes, Engine, LearnedPaths, Probe, Profile, RunSpec, RuntimeError,
+};
+
+/// How long to wait between two looks at the container.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Removal callbacks of the containers alive right now, for the signal
+/// handler.
+type Cleanup = Box<dyn Fn() + Send>;
+static LIVE_CONTAINERS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
+static SIGNAL_HANDLER: Once = Once::new();
+
+/// Installs a SIGINT/SIGTERM handler, once per process, that removes every
+/// container still running and exits with status 130.
+pub fn cleanup_on_signal() {
+    SIGNAL_HANDLER.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            let cleanups = std::mem::take(&mut *LIVE_CONTAINERS.lock().unwrap_or_else(|e| e.into_inner()));
+            for (_, cleanup) in cleanups {
+                cleanup();
+            }
+            std::process::exit(130);
+        });
+        if let Err(error) = installed {
+            tracing::warn!(%error, "cannot install the Ctrl-C handler; an interrupted run may leave its container behind");
+        }
+    });
+}
+
+/// Removes its container, by name, when dropped, and until then lets the
+/// signal handler remove it.
+// NOTE: a signal that arrives while the engine's `run` command is still
+// creating the container may remove nothing, and that command can finish
+// after hardfs exits.
+struct ContainerGuard<'a> {
+    engine: &'a dyn Engine,
+    id: String,
+    token: u64,
+}
+
+impl<'a> ContainerGuard<'a> {
+    fn new(engine: &'a dyn Engine, id: String) -> ContainerGuard<'a> {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::SeqCst);
+        if let Some(cleanup) = engine.remover(&id) {
+            LIVE_CONTAINERS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((token, cleanup));
+        }
+        ContainerGuard { engine, id, token }
+    }
+}
+
+impl Drop for ContainerGuard<'_> {
+    fn drop(&mut self) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(token, _)| *token != self.token);
+        match self.engine.remove(&self.id) {
+            Ok(()) => tracing::debug!(container = %self.id, "removed the container"),
+            Err(error) => {
+                tracing::warn!(container = %self.id, %error, "cannot remove the container")
+            }
+        }
+    }
+}
+
+/// Settings shared by `learn` and `verify`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The image's name or ID in the engine.
+    pub image: String,
+    /// Probes that must all pass, in order. A probe that passed is not
+    /// tried again.
+    pub probes: Vec<Probe>,
+    /// Whether the image has a HEALTHCHECK to use when there is no probe.
+    pub has_healthcheck: bool,
+    /// How long the probe may take to pass.
+    pub timeout: Duration,
+    /// Without probe or HEALTHCHECK, how long the container must stay up.
+    pub stable_for: Duration,
+    pub memory: String,
+    pub pids_limit: u32,
+    pub command: Vec<String>,
+    /// Log lines kept for the report.
+    pub log_lines: usize,
+}
+
+impl RunOptions {
+    pub fn new(image: &str) -> RunOptions {
+        RunOptions {
+            image: image.into(),
+            probes: Vec::new(),
+            has_healthcheck: false,
+            timeout: Duration::from_secs(30),
+            stable_for: Duration::from_secs(5),
+            memory: "512m".into(),
+            pids_limit: 512,
+            command: Vec::new(),
+            log_lines: 20,
+        }
+    }
+}
+
+/// Settings of `verify`.
+pub type VerifyOptions = RunOptions;
+
+/// Settings of `learn`.
+#[derive(Clone, Debug)]
+pub struct LearnOptions {
+    pub run: RunOptions,
+    /// How long to keep the container running after it is ready.
+    pub duration: Duration,
+    /// Extra `run` flags, such as `--user`.
+    pub flags: Vec<String>,
+    /// The reference written into the learned-paths file.
+    pub reference: String,
+}
+
+/// PASS or FAIL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// The result of `verify`.
+#[derive(Clone, Debug)]
+pub struct VerifyOutcome {
+    pub verdict: Verdict,
+    /// The reason for the verdict, in one line.
+    pub reason: String,
+    /// The full `run` arguments used.
+    pub arguments: Vec<String>,
+    /// The last log lines, on failure.
+    pub logs: String,
+    /// Paths that the container's output reports it could not write.
+    pub failed_writes: Vec<String>,
+    /// Directories to add to the profile: the nearest directory of the
+    /// image at or above each failed write.
+    pub suggestions: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// The result of `learn`.
+#[derive(Clone, Debug)]
+pub struct LearnOutcome {
+    pub learned: LearnedPaths,
+    /// Changes at the top level, which are never turned into `/`.
+    pub at_root: Vec<String>,
+    /// Whether the probe (or HEALTHCHECK, or staying up) succeeded.
+    pub ready: bool,
+    pub reason: String,
+    pub logs: String,
+    pub arguments: Vec<String>,
+}
+
+/// The end of waiting for a container.
+struct Readiness {
+    ready: bool,
+    reason: String,
+}
+
+/// Runs the image under the profile and reports PASS or FAIL.
+pub fn verify(
+    engine: &dyn Engine,
+    profile: &Profile,
+    tree: &Tree,
+    options: &VerifyOptions,
+) -> Result<VerifyOutcome, RuntimeError> {
+    let started = Instant::now();
+    let flags = engine_flags(profile, engine.kind());
+    let (spec, publish) = run_spec("verify", flags, options)?;
+    let arguments = spec.arguments();
+    // The guard names the container before it exists, so that a signal
+    // during `run` still removes it.
+    let guard = ContainerGuard::new(engine, spec.name.clone());
+    engine.run(&spec)?;
+
+    let readiness = wait_ready(engine, &guard.id, &publish, options)?;
+    let mut outcome = VerifyOutcome {
+        verdict: if readiness.ready {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        },
+        reason: readiness.reason,
+        arguments,
+        logs: String::new(),
+        failed_writes: Vec::new(),
+        suggestions: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    if outcome.verdict == Verdict::Fail {
+        outcome.logs = engine.logs(&guard.id, options.log_lines)?;
+        outcome.failed_writes = failed_write_paths(&outcome.logs);
+        outcome.suggestions = suggest_directories(&outcome.failed_writes, tree);
+    }
+    drop(guard);
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+/// Runs the image with a writable root, waits until it is ready and then
+/// for `duration`, and reduces what it wrote to directories.
+pub fn learn(
+    engine: &dyn Engine,
+    tree: &Tree,
+    options: &LearnOptions,
+) -> Result<LearnOutcome, RuntimeError> {
+    // The image runs with its own user and capabilities: under a profile's
+    // user it may fail before it writes anything (nginx cannot create
+    // /var/lib/nginx/body as www-data in a root-owned directory).
+    let (spec, publish) = run_spec("learn", options.flags.clone(), &options.run)?;
+    let arguments = spec.arguments();
+    // The guard names the container before it exists, so that a signal
+    // during `run` still removes it.
+    let guard = ContainerGuard::new(engine, spec.name.clone());
+    engine.run(&spec)?;
+
+    let readiness = wait_ready(engine, &guard.id, &publish, &options.run)?;
+    if readiness.ready {
+        std::thread::sleep(options.duration);
+    }
+    let logs = engine.logs(&guard.id, options.run.log_lines)?;
+    let diff = engine.diff(&guard.id)?;
+    drop(guard);
+
+    let changes = parse_diff(&diff).map_err(|line| RuntimeError::EngineOutput {
+        command: format!("{} diff", engine.kind().program()),
+        reason: format!("unexpected line `{line}`"),
+    })?;
+    let (paths, at_root) = reduce_changes(&changes, |path| {
+        tree.lookup(path.trim_start_matches('/').as_bytes())
+            .map(|file| file.inode().kind == FileKind::Directory)
+    });
+    Ok(LearnOutcome {
+        learned: LearnedPaths::new(&options.reference, &options.run.command, paths),
+        at_root,
+        ready: readiness.ready,
+        reason: readiness.reason,
+        logs,
+        arguments,
+    })
+}
+
+fn run_spec(
+    purpose: &str,
+    flags: Vec<String>,
+    options: &RunOptions,
+) -> Result<(RunSpec, Vec<(u16, u16)>), RuntimeError> {
+    let mut publish: Vec<(u16, u16)> = Vec::new();
+    for container_port in options.probes.iter().filter_map(Probe::container_port) {
+        if !publish.iter().any(|(_, port)| *port == container_port) {
+            publish.push((free_port()?, container_port));
+        }
+    }
+    let spec = RunSpec {
+        name: format!(
+            "hardfs-{purpose}-{}-{}",
+            std::process::id(),
+            NEXT_TOKEN.fetch_add(1, Ordering::SeqCst)
+        ),
+        image: options.image.clone(),
+        flags,
+        publish: publish.clone(),
+        memory: options.memory.clone(),
+        pids_limit: options.pids_limit,
+        command: options.command.clone(),
+    };
+    Ok((spec, publish))
+}
+
+/// Finds a port on 127.0.0.1 that is free at the time of the call.
+fn free_port() -> Result<u16, RuntimeError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|source| RuntimeError::NoFreePort { source })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| RuntimeError::NoFreePort { source })?
+        .port();
+    Ok(port)
+}
+
+/// Polls until the container stops, every probe passed or time runs out.
+fn wait_ready(
+    engine: &dyn Engine,
+    container: &str,
+    publish: &[(u16, u16)],
+    options: &RunOptions,
+) -> Result<Readiness, RuntimeError> {
+    let started = Instant::now();
+    let mut pending: Vec<&Probe> = options.probes.iter().collect();
+    let mut passed = Vec::new();
+    let mut last = String::from("no attempt yet");
+    loop {
+        let state = engine.state(container)?;
+        if !state.running {
+            return Ok(Readiness {
+                ready: false,
+                reason: format!("the container exited with code {}", state.exit_code),
+            });
+        }
+        let elapsed = started.elapsed();
+        if !options.probes.is_empty() {
+            while let Some(probe) = pending.first() {
+                let host_port = probe.container_port().and_then(|port| {
+                    publish
+                        .iter()
+                        .find(|(_, published)| *published == port)
+                        .map(|(host, _)| *host)
+                });
+                let outcome = probe.check(engine, container, host_port)?;
+                if !outcome.passed {
+                    last = outcome.detail;
+                    break;
+                }
+                passed.push(outcome.detail);
+                pending.remove(0);
+            }
+            if pending.is_empty() {
+                let reason = format!("probes passed: {}", passed.join("; "));
+                return confirm_running(engine, container, reason);
+            }
+        } else if options.has_healthcheck {
+            if engine.health(container)? {
+                return confirm_running(engine, container, "HEALTHCHECK passed".into());
+            }
+            last = "HEALTHCHECK failed".into();
+        } else if elapsed >= options.stable_for {
+            return Ok(Readiness {
+                ready: true,
+                reason: format!(
+                    "the container stayed up for {} s (no probe and no HEALTHCHECK)",
+                    options.stable_for.as_secs()
+                ),
+            });
+        }
+        if elapsed >= options.timeout {
+            return Ok(Readiness {
+                ready: false,
+                reason: format!(
+                    "not ready within {} s; last probe result: {}",
+                    options.timeout.as_secs(),
+                    last.chars().take(300).collect::<String>()
+                ),
+            });
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// Checks once more that the container runs, because a probe may pass
+/// just before a server gives up.
+fn confirm_running(
+    engine: &dyn Engine,
+    container: &str,
+    reason: String,
+) -> Result<Readiness, RuntimeError> {
+    std::thread::sleep(POLL_INTERVAL);
+    let state = engine.state(container)?;
+    Ok(if state.running {
+        Readiness {
+            ready: true,
+            reason,
+        }
+    } else {
+        Readiness {
+            ready: false,
+            reason: format!(
+                "{reason}, but then the container exited with code {}",
+                state.exit_code
+            ),
+        }
+    })
+}
+
+/// Collects the paths named on log lines that report a read-only file
+/// system or a denied permission. A path on one of the two lines before
+/// such a line counts too, because some programs (redis) print the path
+/// first. Relative names in double quotes are kept as written.
+pub fn failed_write_paths(logs: &str) -> Vec<String> {
+    const MARKERS: [&str; 4] = [
+        "read-only file system",
+        "permission denied",
+        "erofs",
+        "eacces",
+    ];
+    let lines: Vec<&str> = logs.lines().collect();
+    let mut paths = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let lower = line.to_ascii_lowercase();
+        if !MARKERS.iter().any(|marker| lower.contains(marker)) {
+            continue;
+        }
+        let mut found = absolute_paths(line);
+        if found.is_empty() {
+            found = quoted_relative_names(line);
+        }
+        if found.is_empty() {
+            for previous in lines[index.saturating_sub(2)..index].iter().rev() {
+                found = absolute_paths(previous);
+                if !found.is_empty() {
+                    break;
+                }
+            }
+        }
+        for path in found {
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    paths
+}
+
+fn absolute_paths(line: &str) -> Vec<String> {
+    line.split(|character: char| character.is_whitespace() || "\"'`()[]{}<>,;=".contains(character))
+        .filter(|word| word.starts_with('/') && word.len() > 1)
+        .map(|word| word.trim_end_matches([':', '.', ',']).to_string())
+        .filter(|word| !word.starts_with("/proc/") && !word.starts_with("/dev/"))
+        .collect()
+}
+
+/// Relative file names in double quotes, such as postgres's
+/// `"postmaster.pid"`.
+// NOTE: the directory they are relative to (the process's working
+// directory) is not known here, so they get no suggestion.
+fn quoted_relative_names(line: &str) -> Vec<String> {
+    line.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|name| !name.is_empty() && !name.starts_with('/'))
+        .filter(|name| !name.contains(char::is_whitespace))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Finds the nearest image directory at or above each absolute path,
+/// leaving out `/`.
+fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
+    let mut suggestions = Vec::new();
+    for path in paths.iter().filter(|path| path.starts_with('/')) {
+        let mut candidate = path.trim_end_matches('/').to_string();
+        while !candidate.is_empty() {
+            let is_directory = tree
+                .lookup_following(candidate.trim_start_matches('/').as_bytes())
+                .is_some_and(|file| file.inode().kind == FileKind::Directory);
+            if is_directory {
+                break;
+            }
+            candidate.truncate(candidate.rfind('/').unwrap_or(0));
+        }
+        if !candidate.is_empty() && !suggestions.contains(&candidate) {
+            suggestions.push(candidate);
+        }
+    }
+    suggestions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ContainerState;
+
+    #[test]
+    fn nginx_log_names_path() {
+        let logs = "2026/12/04 16:17:00 [emerg] 1#1: mkdir() \"/var/lib/nginx/body\" failed (30: Read-only file system)\n";
+        assert_eq!(failed_write_paths(logs), ["/var/lib/nginx/body"]);
+    }
+
+    #[test]
+    fn redis_log_path_on_earlier_line() {
+        let logs = "*** FATAL CONFIG FILE ERROR ***\nReading the configuration file, at line 3\n>>> 'dir \"/var/lib/redis\"'\nPermission denied\n";
+        assert_eq!(failed_write_paths(logs), ["/var/lib/redis"]);
+    }
+
+    #[test]
+    fn postgres_log_path_with_colon() {
+        let logs = "FATAL:  could not create lock file \"/run/postgresql/.s.PGSQL.5432.lock\": Read-only file system\nLOG: shutting down /var/x\n";
+        assert_eq!(
+            failed_write_paths(logs),
+            ["/run/postgresql/.s.PGSQL.5432.lock"]
+        );
+    }
+
+    #[test]
+    fn relative_name_in_quotes() {
+        let logs = "FATAL:  could not create lock file \"postmaster.pid\": Read-only file system\n";
+        assert_eq!(failed_write_paths(logs), ["postmaster.pid"]);
+    }
+
+    #[test]
+    fn unrelated_lines_give_nothing() {
+        assert!(
+            failed_write_paths("started /usr/bin/app\nlistening on /run/app.sock\n").is_empty()
+        );
+    }
+
+    /// An engine whose container exits at once with nginx's message, and
+    /// which counts removals.
+    struct FakeEngine {
+        state: Result<ContainerState, ()>,
+        started: Mutex<Vec<String>>,
+        removed: Mutex<Vec<String>>,
+    }
+
+    impl Engine for FakeEngine {
+        fn kind(&self) -> crate::EngineKind {
+            crate::EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
+            Ok("image".into())
+        }
+        fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+            assert!(spec.arguments().contains(&"--read-only".to_string()));
+            self.started.lock().unwrap().push(spec.name.clone());
+            Ok("fake-id".into())
+        }
+        fn state(&self, container: &str) -> Result<ContainerState, RuntimeError> {
+            self.state.map_err(|()| RuntimeError::EngineOutput {
+                command: format!("inspect {container}"),
+                reason: "broken".into(),
+            })
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            Ok(
+                "[emerg] mkdir() \"/var/lib/nginx/body\" failed (30: Read-only file system)\n"
+                    .into(),
+            )
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            Ok(String::new())
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
+            unreachable!("no exec probe in these tests")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            Ok(false)
+        }
+        fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+            self.removed.lock().unwrap().push(container.to_string());
+            Ok(())
+        }
+        fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+    }
+
+    fn bare_profile() -> Profile {
+        Profile {
+            user: None,
+            paths: Vec::new(),
+            privileged_ports: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn verify_fails_when_container_exits() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: false,
+                exit_code: 1,
+            }),
+            started: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
+        };
+        let outcome = verify(
+            &engine,
+            &bare_profile(),
+            &Tree::new(),
+            &RunOptions::new("image"),
+        )
+        .unwrap();
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(outcome.reason, "the container exited with code 1");
+        assert_eq!(outcome.failed_writes, ["/var/lib/nginx/body"]);
+        let started = engine.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
+        assert_eq!(*engine.removed.lock().unwrap(), started);
+    }
+
+    #[test]
+    fn container_removed_on_engine_error() {
+        let engine = FakeEngine {
+            state: Err(()),
+            started: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
+        };
+        let error = verify(
+            &engine,
+            &bare_profile(),
+            &Tree::new(),
+            &RunOptions::new("image"),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("inspect hardfs-verify-"),
+            "{error}"
+        );
+        let started = engine.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
+        assert_eq!(*engine.removed.lock().unwrap(), started);
+    }
+
+    #[test]
+    fn verify_passes_when_container_stays_up() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: true,
+                exit_code: 0,
+            }),
+            started: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
+        };
+        let mut options = RunOptions::new("image");
+        options.stable_for = Duration::from_millis(10);
+        let outcome = verify(&engine, &bare_profile(), &Tree::new(), &options).unwrap();
+        assert_eq!(outcome.verdict, Verdict::Pass);
+        assert!(outcome.reason.contains("stayed up"), "{}", outcome.reason);
+        let started = engine.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1);
+        assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
+        assert_eq!(*engine.removed.lock().unwrap(), started);
+    }
+}

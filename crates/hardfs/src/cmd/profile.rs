@@ -1,0 +1,176 @@
+//! `hardfs profile`: the writable paths of an image under a read-only
+//! root, in the format of each platform.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use hardfs_fs::Tree;
+use hardfs_image::{BuildOptions, Image, Platform, Reference};
+use hardfs_runtime::render::{self, KubernetesOptions};
+use hardfs_runtime::{
+    build_profile, format_size, parse_size, EngineKind, LearnedPaths, Profile, ProfileOptions,
+    RuntimeError,
+};
+
+use crate::cli::{ProfileArgs, ProfileFormat, ProfileSettings};
+
+use super::Hint;
+
+/// An opened image and its merged tree.
+pub struct LoadedImage {
+    pub reference: Reference,
+    pub image: Image,
+    pub tree: Tree,
+}
+
+/// Opens an image reference and builds its tree.
+pub fn load_image(text: &str) -> anyhow::Result<LoadedImage> {
+    let reference = Reference::parse(text)?;
+    let image = Image::open(&reference, &Platform::host())
+        .with_context(|| format!("cannot open image {text}"))?;
+    let output = image
+        .build_tree(&BuildOptions::default())
+        .with_context(|| format!("cannot read the layers of {text}"))?;
+    for warning in &output.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(LoadedImage {
+        reference,
+        image,
+        tree: output.tree,
+    })
+}
+
+/// Resolves the shared profile options into library settings.
+pub fn profile_options(
+    settings: &ProfileSettings,
+    learned: Option<&Path>,
+) -> anyhow::Result<ProfileOptions> {
+    let mut sizes = Vec::new();
+    for value in &settings.sizes {
+        let (path, size) = value
+            .split_once('=')
+            .filter(|(path, _)| path.starts_with('/'))
+            .ok_or_else(|| RuntimeError::InvalidSizeOverride {
+                value: value.clone(),
+            })?;
+        sizes.push((path.to_string(), parse_size(size)?));
+    }
+    let learned = learned.map(LearnedPaths::read).transpose()?;
+    Ok(ProfileOptions {
+        learned,
+        user: settings.user.clone(),
+        sizes,
+        bare: settings.bare,
+    })
+}
+
+/// Prints each profile warning on stderr as `warning:` lines.
+pub fn print_warnings(profile: &Profile) {
+    for warning in &profile.warnings {
+        eprintln!("warning: {}", warning.message());
+    }
+    for path in profile.paths.iter().filter(|path| path.image_content) {
+        eprintln!(
+            "warning: {} has files in the image; a tmpfs hides them unless the engine copies them in (podman does by default, docker and Kubernetes emptyDir do not)",
+            path.path
+        );
+    }
+}
+
+pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
+    if args.patch.is_some() && args.format != ProfileFormat::Kubernetes {
+        bail!("--patch works only with --format kubernetes");
+    }
+    let loaded = load_image(&args.image)?;
+    let options = profile_options(&args.settings, args.learned.as_deref())?;
+    let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
+    print_warnings(&profile);
+
+    let image_name = args.image_name.as_deref().unwrap_or(&args.image);
+    let text = render_profile(&profile, args, image_name)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(0)
+}
+
+fn render_profile(
+    profile: &Profile,
+    args: &ProfileArgs,
+    image_name: &str,
+) -> anyhow::Result<String> {
+    let text = match args.format {
+        ProfileFormat::Text => text_report(profile, image_name),
+        ProfileFormat::Json => {
+            let value = serde_json::json!({ "version": 1, "image": args.image, "profile": profile });
+            serde_json::to_string_pretty(&value)? + "\n"
+        }
+        ProfileFormat::Podman => render::engine_command(profile, EngineKind::Podman, image_name) + "\n",
+        ProfileFormat::Docker => render::engine_command(profile, EngineKind::Docker, image_name) + "\n",
+        ProfileFormat::Compose => render::to_yaml(&render::compose(profile, image_name, &args.name))?,
+        ProfileFormat::Kubernetes => match &args.patch {
+            Some(file) => render::kubernetes_patch(profile, file, args.container.as_deref())
+                .context(Hint(
+                    "pass a manifest with one Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob".into(),
+                ))?,
+            None => render::kubernetes_pod(
+                profile,
+                &KubernetesOptions {
+                    pod: args.name.clone(),
+                    container: args.container.clone(),
+                    image: image_name.into(),
+                },
+            )?,
+        },
+        ProfileFormat::Oci => serde_json::to_string_pretty(&render::oci_fragment(profile))? + "\n",
+    };
+    Ok(text)
+}
+
+fn text_report(profile: &Profile, image_name: &str) -> String {
+    let mut out = String::new();
+    let user = match &profile.user {
+        Some(user) => format!(
+            "{}:{}{}",
+            user.uid,
+            user.gid,
+            user.name
+                .as_deref()
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default()
+        ),
+        None => "unresolved".into(),
+    };
+    out.push_str(&format!("user: {user}\n"));
+    if profile.paths.is_empty() {
+        out.push_str("writable paths: none\n");
+    } else {
+        out.push_str("writable paths:\n");
+    }
+    for path in &profile.paths {
+        let reasons: Vec<&str> = path
+            .reasons
+            .iter()
+            .map(|reason| reason.describe())
+            .collect();
+        out.push_str(&format!(
+            "  {:<32} size={:<5} mode={:04o}  {}\n",
+            path.path,
+            format_size(path.size),
+            path.mode,
+            reasons.join(", ")
+        ));
+    }
+    out.push('\n');
+    out.push_str(&render::engine_command(
+        profile,
+        EngineKind::Podman,
+        image_name,
+    ));
+    out.push('\n');
+    out
+}

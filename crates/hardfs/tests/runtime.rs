@@ -1,0 +1,280 @@
+//! `hardfs profile`, `learn` and `verify` from the command line, on the
+//! real test images from `scripts/build-images.sh`.
+
+use std::path::PathBuf;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn export(name: &str) -> String {
+    let path = std::env::var_os("HARDFS_TEST_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache/test-images/images.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
+            path.display()
+        )
+    });
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let archive = manifest["images"][name]["exports"]["docker-archive"]
+        .as_str()
+        .unwrap();
+    format!("docker-archive:{archive}")
+}
+
+fn containers_conf() -> std::ffi::OsString {
+    std::env::var_os("CONTAINERS_CONF")
+        .unwrap_or_else(|| repo_root().join("ci/containers.conf").into_os_string())
+}
+
+fn hardfs() -> Command {
+    let mut command = Command::cargo_bin("hardfs").unwrap();
+    command.env("CONTAINERS_CONF", containers_conf());
+    command
+}
+
+fn container_exists(name: &str) -> bool {
+    let output = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["ps", "--all", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|line| line == name)
+}
+
+#[test]
+fn profile_json_reports_root() {
+    let output = hardfs()
+        .args(["profile", &export("nginx"), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: no USER is set"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["profile"]["user"]["uid"], 0);
+    assert_eq!(report["profile"]["warnings"][0]["kind"], "runs-as-root");
+    assert_eq!(report["profile"]["paths"][0]["path"], "/run");
+}
+
+#[test]
+fn profile_compose_parses_back() {
+    let output = hardfs()
+        .args([
+            "profile",
+            &export("redis"),
+            "--format",
+            "compose",
+            "--name",
+            "cache",
+            "--image-name",
+            "example/redis:7",
+            "--size",
+            "/tmp=8m",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let compose: serde_json::Value =
+        serde_saphyr::from_str(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    let service = &compose["services"]["cache"];
+    assert_eq!(service["image"], "example/redis:7");
+    assert_eq!(service["read_only"], true);
+    assert_eq!(service["user"], "100:101");
+    assert_eq!(service["cap_drop"][0], "ALL");
+    let tmpfs: Vec<&str> = service["tmpfs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry.as_str().unwrap())
+        .collect();
+    assert!(
+        tmpfs.contains(&"/tmp:rw,nosuid,nodev,noexec,size=8m,mode=1777"),
+        "{tmpfs:?}"
+    );
+    assert!(
+        tmpfs.contains(&"/var/lib/redis:rw,nosuid,nodev,noexec,size=64m,mode=0750,uid=100,gid=101"),
+        "{tmpfs:?}"
+    );
+}
+
+#[test]
+fn profile_patch_needs_kubernetes_format() {
+    let output = hardfs()
+        .args(["profile", &export("redis"), "--patch", "x.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--patch works only with --format kubernetes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_size_and_probe_are_usage_errors() {
+    let output = hardfs()
+        .args(["profile", &export("redis"), "--size", "/tmp=lots"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid tmpfs size `lots`"));
+
+    let output = hardfs()
+        .args(["verify", &export("redis"), "--probe", "ftp:21"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid probe `ftp:21`"));
+}
+
+#[test]
+fn verify_without_engine_is_clear() {
+    // No docker engine runs on the test machines; the docker CLI, where
+    // installed, fails to connect, and where absent fails to start.
+    let output = hardfs()
+        .args(["verify", &export("redis"), "--engine", "docker"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: no container engine can run containers"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: install podman"), "{stderr}");
+}
+
+#[test]
+fn verify_nginx_bare_then_learned() {
+    let image = export("nginx");
+    let output = hardfs()
+        .args([
+            "verify",
+            &image,
+            "--bare",
+            "--user",
+            "www-data",
+            "--probe",
+            "http://:80/",
+            "--timeout",
+            "20",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("FAIL: the container exited"), "{stdout}");
+    assert!(
+        stdout.contains("failed to write: /var/lib/nginx/body"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("suggestion: make /var/lib/nginx writable"),
+        "{stdout}"
+    );
+
+    let learned = tempfile::NamedTempFile::new().unwrap();
+    let output = hardfs()
+        .args([
+            "learn",
+            &image,
+            "--probe",
+            "http://:80/",
+            "--duration",
+            "1",
+            "--output",
+        ])
+        .arg(learned.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(learned.path()).unwrap()).unwrap();
+    assert_eq!(file["format"], "hardfs-learned-paths");
+    assert_eq!(file["paths"][1]["path"], "/var/lib/nginx");
+
+    let output = hardfs()
+        .args([
+            "verify",
+            &image,
+            "--user",
+            "www-data",
+            "--probe",
+            "http://:80/",
+            "--format",
+            "json",
+            "--profile",
+        ])
+        .arg(learned.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert_eq!(report["verdict"], "PASS");
+    assert!(report["reason"].as_str().unwrap().contains("200 OK"));
+    let arguments: Vec<&str> = report["arguments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|word| word.as_str().unwrap())
+        .collect();
+    let published = arguments.iter().find(|word| word.ends_with(":80")).unwrap();
+    assert!(published.starts_with("127.0.0.1:"), "{published}");
+}
+
+#[test]
+fn interrupt_removes_container() {
+    let binary = assert_cmd::cargo::cargo_bin("hardfs");
+    // A probe on a port nothing listens on keeps verify waiting.
+    let mut child = Process::new(binary)
+        .env("CONTAINERS_CONF", containers_conf())
+        .args([
+            "verify",
+            &export("redis"),
+            "--probe",
+            "tcp:9",
+            "--timeout",
+            "120",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let name = format!("hardfs-verify-{}-0", child.id());
+    let started = Instant::now();
+    while !container_exists(&name) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{name} never started"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        !container_exists(&name),
+        "{name} is still there after Ctrl-C"
+    );
+}
