@@ -4,7 +4,9 @@
 //! Device nodes under /dev are not reported as world-writable: runtimes
 //! mount their own /dev over the image's, so those nodes are never seen.
 
-use hardfs_fs::FileKind;
+use std::collections::HashMap;
+
+use hardfs_fs::{FileKind, Inode};
 use hardfs_rules::{Finding, Severity};
 
 use crate::capability::decode_capability;
@@ -15,7 +17,11 @@ use crate::AuditInput;
 /// reported as group-0 writable system paths.
 const SCRATCH_DIRS: [&[u8]; 3] = [b"tmp", b"var/tmp", b"dev"];
 
+/// Most other hardlink names listed in one message.
+const MAX_LINK_NAMES: usize = 3;
+
 pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
+    let link_names = privileged_link_names(input);
     input.tree.walk(|path, file| {
         if path.is_empty() {
             return;
@@ -38,7 +44,7 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
             let message = format!(
                 "setuid {whose}: mode {:04o}, owner {owner}{}",
                 inode.mode,
-                link_note(&file)
+                link_note(&link_names, path, file.inode())
             );
             findings.push(
                 Finding::new(rule("setuid-file"), location(), message).with_severity(severity),
@@ -49,7 +55,7 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
                 "setgid gid {}: mode {:04o}, owner {owner}{}",
                 inode.gid,
                 inode.mode,
-                link_note(&file)
+                link_note(&link_names, path, file.inode())
             );
             findings.push(Finding::new(rule("setgid-file"), location(), message));
         }
@@ -116,16 +122,39 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
     });
 }
 
-fn link_note(file: &hardfs_fs::FileRef<'_>) -> String {
-    let others = file.other_names();
+/// Names of every privileged inode with more than one name, found in one
+/// walk, so that listing hardlinks stays linear in the tree size.
+fn privileged_link_names(input: &AuditInput<'_>) -> HashMap<*const Inode, Vec<Vec<u8>>> {
+    let mut names: HashMap<*const Inode, Vec<Vec<u8>>> = HashMap::new();
+    input.tree.walk(|path, file| {
+        let inode = file.inode();
+        if inode.link_count() > 1 && inode.is_privileged() {
+            names
+                .entry(inode as *const Inode)
+                .or_default()
+                .push(path.to_vec());
+        }
+    });
+    names
+}
+
+fn link_note(names: &HashMap<*const Inode, Vec<Vec<u8>>>, path: &[u8], inode: &Inode) -> String {
+    let Some(all) = names.get(&(inode as *const Inode)) else {
+        return String::new();
+    };
+    let others: Vec<&Vec<u8>> = all.iter().filter(|name| name.as_slice() != path).collect();
     if others.is_empty() {
         return String::new();
     }
-    let names: Vec<String> = others
+    let mut listed: Vec<String> = others
         .iter()
+        .take(MAX_LINK_NAMES)
         .map(|name| format!("/{}", hardfs_fs::display_path(name)))
         .collect();
-    format!(", hardlinked as {}", names.join(", "))
+    if others.len() > MAX_LINK_NAMES {
+        listed.push(format!("and {} more", others.len() - MAX_LINK_NAMES));
+    }
+    format!(", hardlinked as {}", listed.join(", "))
 }
 
 fn in_scratch_dir(path: &[u8]) -> bool {

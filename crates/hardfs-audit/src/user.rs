@@ -129,42 +129,50 @@ pub fn resolve_user(configured: Option<&str>, tree: &Tree) -> Result<ResolvedUse
     Ok(resolved)
 }
 
+/// Parses passwd lines as runc does: fields split on `:`, a missing field
+/// left empty, and a number that does not parse (` 1000`, `abc`) read as 0.
 fn parse_passwd(content: &[u8]) -> Vec<PasswdEntry> {
-    String::from_utf8_lossy(content)
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            Some(PasswdEntry {
-                name: fields.first()?.to_string(),
-                uid: fields.get(2)?.parse().ok()?,
-                gid: fields.get(3)?.parse().ok()?,
-            })
+    account_lines(content)
+        .map(|fields| PasswdEntry {
+            name: field(&fields, 0).to_string(),
+            uid: number(field(&fields, 2)),
+            gid: number(field(&fields, 3)),
         })
         .collect()
 }
 
 fn parse_group(content: &[u8]) -> Vec<GroupEntry> {
-    String::from_utf8_lossy(content)
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            Some(GroupEntry {
-                name: fields.first()?.to_string(),
-                gid: fields.get(2)?.parse().ok()?,
-                members: fields
-                    .get(3)
-                    .map(|list| {
-                        list.split(',')
-                            .filter(|m| !m.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
+    account_lines(content)
+        .map(|fields| GroupEntry {
+            name: field(&fields, 0).to_string(),
+            gid: number(field(&fields, 2)),
+            members: field(&fields, 3)
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
         .collect()
+}
+
+/// Non-empty lines, trimmed, split into fields.
+fn account_lines(content: &[u8]) -> impl Iterator<Item = Vec<String>> + '_ {
+    String::from_utf8_lossy(content)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(':').map(str::to_string).collect())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+fn field(fields: &[String], index: usize) -> &str {
+    fields.get(index).map_or("", String::as_str)
+}
+
+/// Go's `strconv.Atoi` with its error ignored, as runc reads ids.
+fn number(text: &str) -> u64 {
+    text.parse().unwrap_or(0)
 }
 
 /// `runs-as-root` and `unknown-user`.

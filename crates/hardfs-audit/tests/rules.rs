@@ -129,7 +129,9 @@ fn setgid_file_and_hardlink_names() {
         EntryBuilder::file("usr/bin/wall", "x")
             .mode(0o2755)
             .owner(0, 5),
-        EntryBuilder::hardlink("usr/bin/wall2", "usr/bin/wall"),
+        EntryBuilder::hardlink("usr/bin/wall2", "usr/bin/wall")
+            .mode(0o2755)
+            .owner(0, 5),
     ]]);
     let findings = run(&tree, &user_config("app"));
     let setgid = of_rule(&findings, "setgid-file");
@@ -414,4 +416,56 @@ fn duplicate_entry_reported() {
         vec![EntryBuilder::file("a", "2")],
     ]);
     assert!(of_rule(&run(&clean, &user_config("app")), "duplicate-entry").is_empty());
+}
+
+/// A tree with only the given entries, no standard account files.
+fn bare_tree(entries: Vec<EntryBuilder>) -> Tree {
+    let mut writer = Writer::new(Vec::new());
+    for entry in &entries {
+        writer.append(entry).unwrap();
+    }
+    let bytes = writer.finish().unwrap();
+    let mut tree = Tree::new();
+    tree.apply_layer(
+        0,
+        read_layer(&bytes[..], &ReadOptions::with_account_files()).unwrap(),
+    )
+    .unwrap();
+    tree
+}
+
+#[test]
+fn passwd_read_as_runc_reads_it() {
+    let cases = [
+        (
+            "app:x:notanumber:1::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n",
+            (0, 1),
+        ),
+        ("app:x: 1000:1000::/:/bin/sh\n", (0, 1000)),
+        ("app:x:1000\n", (1000, 0)),
+        ("\n  app:x:7:8::/:/bin/sh  \n", (7, 8)),
+    ];
+    for (passwd, expected) in cases {
+        let tree = bare_tree(vec![
+            EntryBuilder::dir("etc/"),
+            EntryBuilder::file("etc/passwd", passwd),
+        ]);
+        let user = hardfs_audit::resolve_user(Some("app"), &tree).unwrap();
+        assert_eq!((user.uid, user.gid), expected, "{passwd:?}");
+    }
+}
+
+#[test]
+fn passwd_behind_symlink_is_followed() {
+    for target in ["../opt/pw/passwd", "/opt/pw/passwd"] {
+        let tree = bare_tree(vec![
+            EntryBuilder::dir("etc/"),
+            EntryBuilder::dir("opt/"),
+            EntryBuilder::dir("opt/pw/"),
+            EntryBuilder::file("opt/pw/passwd", "app:x:1000:1000::/:/bin/sh\n"),
+            EntryBuilder::symlink("etc/passwd", target),
+        ]);
+        let user = hardfs_audit::resolve_user(Some("app"), &tree).unwrap();
+        assert_eq!((user.uid, user.gid), (1000, 1000), "{target}");
+    }
 }

@@ -6,9 +6,15 @@
 //! applied in tar order, a later entry for the same path replacing an
 //! earlier one. An existing path is removed before a non-directory entry
 //! takes its place; a directory entry over a directory only changes its
-//! metadata. Missing parent directories are created with mode 0755 owned by
-//! root, as containerd's and Podman's appliers do. Parent components that
-//! are symlinks are followed inside the image, never on the host.
+//! metadata.
+//!
+//! Parents follow Podman's overlay storage (checked against podman 4.3 with
+//! runc): every layer is unpacked into an empty directory and overlayfs
+//! stacks them. A parent missing from the layer itself is created with mode
+//! 0755 owned by root, which then hides a lower directory's metadata and
+//! replaces a lower symlink or file. Only symlinks made by the same layer are
+//! followed, and only inside the image. containerd instead applies a layer
+//! onto the lower ones and follows lower symlinks; hardfs takes Podman's view.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -20,6 +26,15 @@ use crate::tree::{clamp, FileKind, Inode, InodeId, Node, NodeId, Tree, ROOT};
 use crate::FsError;
 
 const MAX_SYMLINK_DEPTH: usize = 40;
+
+/// What resolving a parent does with a component that does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Missing {
+    /// Create it, as unpacking an entry does.
+    Create,
+    /// Stop: a whiteout below a missing directory hides nothing.
+    Skip,
+}
 
 /// A privileged file (setuid, setgid or file capabilities) that a lower
 /// layer's blob still carries although the final view hides or changed it.
@@ -106,12 +121,11 @@ impl Tree {
     fn apply_whiteout(&mut self, index: usize, whiteout: &Whiteout) -> Result<(), FsError> {
         match whiteout {
             Whiteout::Remove(path) => {
-                let (parent, name) = split_last(path);
-                let target = match self.resolve(parent, true, 0)? {
-                    Some(parent) => self.nodes[parent as usize].children.get(name).copied(),
-                    None => None,
-                };
-                match target {
+                let (parent_path, name) = split_last(path);
+                let parent = self.ensure_dir(parent_path, index, path, Missing::Skip, 0)?;
+                match parent
+                    .and_then(|parent| self.nodes[parent as usize].children.get(name).copied())
+                {
                     Some(node) => self.detach(node, index, GhostReason::Removed),
                     None => self.diagnostics.push(Diagnostic {
                         layer: index,
@@ -121,15 +135,16 @@ impl Tree {
                 }
             }
             Whiteout::Opaque(path) => {
-                if let Some(dir) = self.resolve(path, true, 0)? {
-                    let children: Vec<NodeId> = self.nodes[dir as usize]
-                        .children
-                        .values()
-                        .copied()
-                        .collect();
-                    for child in children {
-                        self.detach(child, index, GhostReason::Removed);
-                    }
+                let Some(dir) = self.ensure_dir(path, index, path, Missing::Skip, 0)? else {
+                    return Ok(());
+                };
+                let children: Vec<NodeId> = self.nodes[dir as usize]
+                    .children
+                    .values()
+                    .copied()
+                    .collect();
+                for child in children {
+                    self.detach(child, index, GhostReason::Removed);
                 }
             }
         }
@@ -142,7 +157,9 @@ impl Tree {
         }
         let path = entry.path.clone();
         let (parent_path, name) = split_last(&path);
-        let parent = self.ensure_dir(parent_path, index, &path, 0)?;
+        let parent = self
+            .ensure_dir(parent_path, index, &path, Missing::Create, 0)?
+            .expect("missing parents are created");
         let existing = self.nodes[parent as usize].children.get(name).copied();
 
         if let Some(existing) = existing {
@@ -157,12 +174,55 @@ impl Tree {
         }
 
         let (inode, via_hardlink) = if entry.entry_type == EntryType::Hardlink {
-            (self.hardlink_target(&entry)?, true)
+            let inode = self.hardlink_target(&entry)?;
+            self.apply_link_metadata(inode, index, &entry);
+            (inode, true)
         } else {
             (self.new_inode(index, entry), false)
         };
         self.attach(parent, name, inode, index, via_hardlink);
         Ok(())
+    }
+
+    /// Applies a hardlink header's metadata to the inode it shares, as
+    /// Podman's applier does after `link()`: `lchown` (which makes the
+    /// kernel drop `security.capability`), then the header's xattrs, then
+    /// `chmod`. A privileged inode made unprivileged this way is a ghost of
+    /// the layer that created it, because that layer's blob is unchanged.
+    fn apply_link_metadata(&mut self, inode_id: InodeId, index: usize, entry: &LayerEntry) {
+        let target = entry.link.as_deref().unwrap_or_default().into();
+        let inode = &mut self.inodes[inode_id as usize];
+        let was_privileged = inode.is_privileged();
+        let before = (
+            inode.mode,
+            inode.uid,
+            inode.gid,
+            inode.capability().map(Box::from),
+            inode.layer,
+        );
+        inode.uid = entry.uid;
+        inode.gid = entry.gid;
+        inode
+            .xattrs
+            .retain(|(key, _)| **key != *hardfs_tar::CAPABILITY_XATTR);
+        for (key, value) in &entry.xattrs {
+            inode.xattrs.retain(|(existing, _)| existing != key);
+            inode.xattrs.push((key.clone(), value.clone()));
+        }
+        inode.mode = entry.mode;
+        if was_privileged && !inode.is_privileged() {
+            let (mode, uid, gid, capability, layer) = before;
+            self.ghosts.push(Ghost {
+                path: target,
+                layer,
+                mode,
+                uid,
+                gid,
+                capability,
+                hidden_by: index,
+                reason: GhostReason::Replaced,
+            });
+        }
     }
 
     /// A directory entry naming the root changes the root's metadata; any
@@ -295,8 +355,9 @@ impl Tree {
         path: &[u8],
         index: usize,
         entry: &[u8],
+        missing: Missing,
         depth: usize,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<Option<NodeId>, FsError> {
         if depth > MAX_SYMLINK_DEPTH {
             return Err(FsError::SymlinkLoop {
                 entry: display_absolute(entry),
@@ -305,7 +366,9 @@ impl Tree {
         let mut current = ROOT;
         for part in path.split(|&b| b == b'/').filter(|part| !part.is_empty()) {
             let child = match self.nodes[current as usize].children.get(part).copied() {
-                Some(child) => child,
+                Some(child) if self.nodes[child as usize].layer == index => child,
+                Some(child) => self.claim_lower_parent(current, child, index),
+                None if missing == Missing::Skip => return Ok(None),
                 None => {
                     let inode = self.implicit_dir_inode(index);
                     self.attach(current, part, inode, index, false)
@@ -322,7 +385,10 @@ impl Tree {
                         self.path_of(current)
                     };
                     let joined = clamp(&[&base[..], b"/", &target[..]].concat());
-                    self.ensure_dir(&joined, index, entry, depth + 1)?
+                    match self.ensure_dir(&joined, index, entry, missing, depth + 1)? {
+                        Some(resolved) => resolved,
+                        None => return Ok(None),
+                    }
                 }
                 kind => {
                     return Err(FsError::ParentNotDirectory {
@@ -333,7 +399,32 @@ impl Tree {
                 }
             };
         }
-        Ok(current)
+        Ok(Some(current))
+    }
+
+    /// Makes a lower layer's path usable as a parent in layer `index`, as
+    /// Podman's overlay storage does: each layer is unpacked into an empty
+    /// directory, where a missing parent is created with mode 0755 owned by
+    /// root, and overlayfs then shows that upper directory. So a lower
+    /// directory takes mode 0755 and owner 0:0 (until an entry of this layer
+    /// sets them), and a lower symlink or file is replaced by the directory;
+    /// a lower symlink is never followed.
+    fn claim_lower_parent(&mut self, parent: NodeId, child: NodeId, index: usize) -> NodeId {
+        let inode_id = self.nodes[child as usize].inode;
+        if self.inodes[inode_id as usize].kind == FileKind::Directory {
+            let inode = &mut self.inodes[inode_id as usize];
+            inode.mode = 0o755;
+            inode.uid = 0;
+            inode.gid = 0;
+            inode.xattrs.clear();
+            inode.layer = index;
+            self.nodes[child as usize].layer = index;
+            return child;
+        }
+        let name = self.nodes[child as usize].name.clone();
+        self.detach(child, index, GhostReason::Replaced);
+        let inode = self.implicit_dir_inode(index);
+        self.attach(parent, &name, inode, index, false)
     }
 
     fn implicit_dir_inode(&mut self, index: usize) -> InodeId {

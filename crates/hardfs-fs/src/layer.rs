@@ -18,8 +18,26 @@ pub struct ReadOptions {
     pub limits: Limits,
     /// Normalized paths whose contents are kept (such as `etc/passwd`).
     pub capture: Vec<NormalizedPath>,
+    /// File names whose contents are kept wherever they are, so that a
+    /// captured path that is a symlink still finds its target's content.
+    pub capture_names: Vec<Box<[u8]>>,
     /// Largest content kept for a captured path, in bytes.
     pub max_capture_size: u64,
+}
+
+impl ReadOptions {
+    /// Whether the content of a regular file at `path` of `size` bytes is kept.
+    pub fn wants(&self, path: &[u8], size: u64) -> bool {
+        if size > self.max_capture_size {
+            return false;
+        }
+        let (_, name) = split_last(path);
+        self.capture.iter().any(|captured| **captured == *path)
+            || self
+                .capture_names
+                .iter()
+                .any(|captured| **captured == *name)
+    }
 }
 
 impl ReadOptions {
@@ -29,6 +47,7 @@ impl ReadOptions {
         ReadOptions {
             limits: Limits::default(),
             capture: vec![Box::from(&b"etc/passwd"[..]), Box::from(&b"etc/group"[..])],
+            capture_names: vec![Box::from(&b"passwd"[..]), Box::from(&b"group"[..])],
             max_capture_size: 4 << 20,
         }
     }
@@ -123,9 +142,7 @@ fn read_entries<R: Read>(mut reader: Reader<R>, options: &ReadOptions) -> Result
             EntryType::Hardlink => Some(normalize(&entry.link_name)?),
             _ => None,
         };
-        let wanted = entry.entry_type == EntryType::Regular
-            && entry.size <= options.max_capture_size
-            && options.capture.iter().any(|captured| **captured == *path);
+        let wanted = entry.entry_type == EntryType::Regular && options.wants(&path, entry.size);
         let content = if wanted {
             Some(Arc::from(reader.read_data(options.max_capture_size)?))
         } else {

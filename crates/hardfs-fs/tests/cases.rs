@@ -258,12 +258,62 @@ fn hardlink_replaces_existing_path() {
 fn hardlinked_names_share_mode() {
     let tree = merge(&[vec![
         EntryBuilder::file("bin/su", "x").mode(0o4755),
-        EntryBuilder::hardlink("bin/su2", "bin/su").mode(0o644),
+        EntryBuilder::hardlink("bin/su2", "bin/su").mode(0o4755),
     ]]);
     assert_eq!(tree.lookup(b"bin/su2").unwrap().inode().mode, 0o4755);
     assert_eq!(
         tree.lookup(b"bin/su2").unwrap().other_names(),
         vec![b"bin/su".to_vec()]
+    );
+}
+
+#[test]
+fn hardlink_header_sets_shared_metadata() {
+    // Podman applies the link header's owner and mode to the shared inode.
+    let tree = merge(&[vec![
+        EntryBuilder::file("usr/bin/tool", "x").mode(0o755),
+        EntryBuilder::hardlink("usr/bin/tool2", "usr/bin/tool")
+            .mode(0o4755)
+            .owner(0, 0),
+        EntryBuilder::file("data/f", "").mode(0o644),
+        EntryBuilder::hardlink("data/g", "data/f")
+            .mode(0o666)
+            .owner(1000, 1000),
+    ]]);
+    assert_eq!(tree.lookup(b"usr/bin/tool").unwrap().inode().mode, 0o4755);
+    let shared = tree.lookup(b"data/f").unwrap().inode();
+    assert_eq!((shared.mode, shared.uid, shared.gid), (0o666, 1000, 1000));
+}
+
+#[test]
+fn hardlink_header_clearing_setuid_leaves_ghost() {
+    let value = [
+        1u8, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let tree = merge(&[vec![
+        EntryBuilder::file("usr/bin/su", "x").mode(0o4755),
+        EntryBuilder::hardlink("usr/bin/hl", "usr/bin/su").mode(0o755),
+        EntryBuilder::file("usr/bin/ping", "p").xattr("security.capability", value),
+        EntryBuilder::hardlink("usr/bin/ping2", "usr/bin/ping").mode(0o644),
+    ]]);
+    assert_eq!(tree.lookup(b"usr/bin/su").unwrap().inode().mode, 0o755);
+    assert!(tree
+        .lookup(b"usr/bin/ping")
+        .unwrap()
+        .inode()
+        .capability()
+        .is_none());
+    let ghosts: Vec<_> = tree
+        .ghosts()
+        .iter()
+        .map(|g| (String::from_utf8_lossy(&g.path).into_owned(), g.mode))
+        .collect();
+    assert_eq!(
+        ghosts,
+        [
+            ("usr/bin/su".to_string(), 0o4755),
+            ("usr/bin/ping".to_string(), 0o644)
+        ]
     );
 }
 
@@ -482,16 +532,15 @@ fn dotdot_name_is_error() {
 }
 
 #[test]
-fn parent_symlink_resolves_inside_image() {
-    let tree = merge(&[
-        vec![
-            dir("usr/"),
-            dir("usr/bin/"),
-            EntryBuilder::symlink("bin", "usr/bin"),
-            EntryBuilder::symlink("abs", "/../../usr"),
-        ],
-        vec![file("bin/tool"), file("abs/lib/x")],
-    ]);
+fn same_layer_parent_symlink_is_followed() {
+    let tree = merge(&[vec![
+        dir("usr/"),
+        dir("usr/bin/"),
+        EntryBuilder::symlink("bin", "usr/bin"),
+        EntryBuilder::symlink("abs", "/../../usr"),
+        file("bin/tool"),
+        file("abs/lib/x"),
+    ]]);
     assert_eq!(
         listing(&tree),
         [
@@ -504,19 +553,69 @@ fn parent_symlink_resolves_inside_image() {
             "usr/lib/x"
         ]
     );
-    assert!(tree.lookup(b"bin/tool").is_some());
+}
+
+#[test]
+fn lower_parent_symlink_becomes_directory() {
+    // Podman unpacks each layer into an empty directory: `bin/tool` creates
+    // a directory `bin` there, which hides the lower symlink.
+    let tree = merge(&[
+        vec![
+            dir("usr/"),
+            dir("usr/bin/"),
+            EntryBuilder::file("usr/bin/su", "x").mode(0o4755),
+            EntryBuilder::symlink("bin", "usr/bin"),
+        ],
+        vec![file("bin/tool"), file("link/.wh.su")],
+    ]);
+    assert_eq!(
+        listing(&tree),
+        ["bin/", "bin/tool", "usr/", "usr/bin/", "usr/bin/su"]
+    );
+    assert_eq!(tree.lookup(b"usr/bin/su").unwrap().inode().mode, 0o4755);
+}
+
+#[test]
+fn whiteout_under_lower_symlink_hides_nothing() {
+    let tree = merge(&[
+        vec![
+            dir("usr/"),
+            dir("usr/bin/"),
+            EntryBuilder::file("usr/bin/su", "x").mode(0o4755),
+            EntryBuilder::symlink("link", "/usr/bin"),
+        ],
+        vec![file("link/.wh.su")],
+    ]);
+    assert_eq!(listing(&tree), ["link/", "usr/", "usr/bin/", "usr/bin/su"]);
+    assert!(tree.ghosts().is_empty());
+}
+
+#[test]
+fn implicit_parent_resets_lower_dir_metadata() {
+    let tree = merge(&[
+        vec![
+            EntryBuilder::dir("app/").mode(0o700).owner(1000, 1000),
+            EntryBuilder::dir("tmp/").mode(0o1777),
+        ],
+        vec![
+            file("app/file"),
+            file("tmp/x"),
+            EntryBuilder::dir("tmp/").mode(0o1777),
+        ],
+    ]);
+    let app = tree.lookup(b"app").unwrap().inode();
+    assert_eq!((app.mode, app.uid, app.gid), (0o755, 0, 0));
+    assert_eq!(tree.lookup(b"tmp").unwrap().inode().mode, 0o1777);
 }
 
 #[test]
 fn symlink_loop_is_error() {
     let error = merge_capturing(
-        &[
-            vec![
-                EntryBuilder::symlink("a", "b"),
-                EntryBuilder::symlink("b", "a"),
-            ],
-            vec![file("a/x")],
-        ],
+        &[vec![
+            EntryBuilder::symlink("a", "b"),
+            EntryBuilder::symlink("b", "a"),
+            file("a/x"),
+        ]],
         &[],
     )
     .unwrap_err();
@@ -524,8 +623,14 @@ fn symlink_loop_is_error() {
 }
 
 #[test]
-fn file_as_parent_is_error() {
-    let error = merge_capturing(&[vec![file("f")], vec![file("f/x")]], &[]).unwrap_err();
+fn lower_file_as_parent_is_replaced() {
+    let tree = merge(&[vec![file("f")], vec![file("f/x")]]);
+    assert_eq!(listing(&tree), ["f/", "f/x"]);
+}
+
+#[test]
+fn same_layer_file_as_parent_is_error() {
+    let error = merge_capturing(&[vec![file("f"), file("f/x")]], &[]).unwrap_err();
     assert!(
         matches!(error, FsError::ParentNotDirectory { kind, .. } if kind == "regular file"),
         "{error}"

@@ -125,19 +125,27 @@ fn parse_selector(text: &str) -> Option<Selector> {
 }
 
 /// Detects the format of a bare path: a directory with `oci-layout` is an
-/// OCI layout, any other directory a root filesystem; a tar file with
-/// `manifest.json` is a docker-archive, one with only `oci-layout` an OCI
-/// archive.
+/// OCI layout; a tar file with `manifest.json` is a docker-archive, one with
+/// only `oci-layout` an OCI archive. Any other directory is an error: a root
+/// filesystem must be named with `dir:`, so that a damaged layout is never
+/// audited as an empty root.
 fn detect(path: &Path) -> Result<Transport, ImageError> {
     let metadata = std::fs::metadata(path).map_err(|source| ImageError::Io {
         path: path.into(),
         source,
     })?;
     if metadata.is_dir() {
-        return Ok(if path.join("oci-layout").is_file() {
-            Transport::Oci
+        if path.join("oci-layout").is_file() {
+            return Ok(Transport::Oci);
+        }
+        let reason = if path.join("index.json").exists() || path.join("blobs").is_dir() {
+            "it looks like an OCI layout but has no `oci-layout` file"
         } else {
-            Transport::Dir
+            "a directory without `oci-layout`; to audit an unpacked root filesystem, write dir:PATH"
+        };
+        return Err(ImageError::UnknownFormat {
+            path: path.into(),
+            reason: reason.into(),
         });
     }
     let store = TarStore::open(path)?;
@@ -183,6 +191,27 @@ mod tests {
     fn registry_reference_is_rejected_with_hint() {
         let error = Reference::parse("docker://nginx").unwrap_err();
         assert!(error.to_string().contains("skopeo copy"), "{error}");
+    }
+
+    #[test]
+    fn bare_directory_needs_dir_prefix() {
+        let root = std::env::temp_dir().join(format!("hardfs-detect-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("blobs")).unwrap();
+        let error = Reference::parse(root.to_str().unwrap()).unwrap_err();
+        assert!(
+            error.to_string().contains("no `oci-layout` file"),
+            "{error}"
+        );
+        std::fs::remove_dir(root.join("blobs")).unwrap();
+        let error = Reference::parse(root.to_str().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("write dir:PATH"), "{error}");
+        assert_eq!(
+            Reference::parse(&format!("dir:{}", root.display()))
+                .unwrap()
+                .transport,
+            Transport::Dir
+        );
+        std::fs::remove_dir(&root).unwrap();
     }
 
     #[test]

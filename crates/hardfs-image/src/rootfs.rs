@@ -137,12 +137,7 @@ fn read_entry(
             xattrs.push((Box::from(CAPABILITY_XATTR), Box::from(&buffer[..length])));
         }
     }
-    let wanted = entry_type == EntryType::Regular
-        && metadata.len() <= options.max_capture_size
-        && options
-            .capture
-            .iter()
-            .any(|captured| **captured == *relative);
+    let wanted = entry_type == EntryType::Regular && options.wants(relative, metadata.len());
     let content = if wanted {
         Some(read_no_follow(path, options.max_capture_size)?.into())
     } else {
