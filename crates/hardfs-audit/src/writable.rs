@@ -101,10 +101,10 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
 
     for mut group in groups {
         if group.below > 0 {
-            group
-                .finding
-                .message
-                .push_str(&format!("; {} more writable paths below it", group.below));
+            group.finding.message.push_str(&match group.below {
+                1 => "; 1 more writable path below it".to_string(),
+                count => format!("; {count} more writable paths below it"),
+            });
         }
         if group.holds_code {
             group

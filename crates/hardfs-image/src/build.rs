@@ -62,6 +62,7 @@ impl Image {
 struct ReadLayer {
     layer: Layer,
     digest: String,
+    blob_size: u64,
     compression: Compression,
 }
 
@@ -141,6 +142,7 @@ fn build_from_layers(
 fn apply(output: &mut BuildOutput, index: usize, read: ReadLayer) -> Result<(), ImageError> {
     let info = &mut output.layers[index];
     info.digest = read.digest;
+    info.size = Some(read.blob_size);
     if let Some(warning) = media_type_warning(info, read.compression) {
         output.warnings.push(warning);
     }
@@ -167,16 +169,21 @@ fn read_one(
     let what = describe(info);
     let (blob, size) = store.open(&info.blob)?;
     let (blob, blob_tally) = HashingReader::new(blob);
-    let (compression, stream) =
-        decompress(blob, options.max_layer_size).map_err(|source| ImageError::Tar {
-            what: what.clone(),
-            source,
-        })?;
+    let (compression, stream) = match decompress(blob, options.max_layer_size) {
+        Ok(opened) => opened,
+        Err(source) => {
+            check_blob_digest(store, info, &what)?;
+            return Err(ImageError::Tar { what, source });
+        }
+    };
     let (stream, tar_tally) = HashingReader::new(stream);
-    let layer = read_layer(stream, &options.read).map_err(|source| ImageError::Layer {
-        what: what.clone(),
-        source,
-    })?;
+    let layer = match read_layer(stream, &options.read) {
+        Ok(layer) => layer,
+        Err(source) => {
+            check_blob_digest(store, info, &what)?;
+            return Err(ImageError::Layer { what, source });
+        }
+    };
 
     let (digest, blob_size) = blob_tally.finish();
     if let Some(expected) = info.size {
@@ -204,10 +211,33 @@ fn read_one(
         });
     }
     Ok(ReadLayer {
+        blob_size,
         layer,
         digest,
         compression,
     })
+}
+
+/// Hashes a whole blob whose content failed to parse: a blob that does not
+/// match its descriptor is reported as that, the plainer cause.
+fn check_blob_digest(store: &dyn Store, info: &LayerInfo, what: &str) -> Result<(), ImageError> {
+    if !info.digest_known {
+        return Ok(());
+    }
+    let (blob, _) = store.open(&info.blob)?;
+    let (mut blob, tally) = HashingReader::new(blob);
+    if std::io::copy(&mut blob, &mut std::io::sink()).is_err() {
+        return Ok(());
+    }
+    let (actual, _) = tally.finish();
+    if actual != info.digest {
+        return Err(ImageError::DigestMismatch {
+            what: what.to_string(),
+            expected: info.digest.clone(),
+            actual,
+        });
+    }
+    Ok(())
 }
 
 fn describe(info: &LayerInfo) -> String {
@@ -230,11 +260,13 @@ fn media_type_warning(info: &LayerInfo, compression: Compression) -> Option<Stri
         Compression::None
     };
     if claimed != compression {
+        let actual = match compression {
+            Compression::None => "an uncompressed tar".to_string(),
+            other => format!("{}-compressed", other.as_str()),
+        };
         return Some(format!(
-            "layer {} ({}) has media type `{media_type}` but its blob is {}-compressed; it was read by its magic bytes",
-            info.index,
-            info.digest,
-            compression.as_str()
+            "layer {} ({}) has media type `{media_type}` but its blob is {actual}; it was read by its magic bytes",
+            info.index, info.digest
         ));
     }
     if media_type.starts_with("application/vnd.docker.") && compression == Compression::Zstd {

@@ -303,7 +303,7 @@ fn by_platform(
         Some(descriptor) => resolve_nested(store, descriptor, platform, label, depth),
         None => Err(ImageError::NoMatch {
             container: label.into(),
-            wanted: format!("platform {platform} (choose another with --platform)"),
+            wanted: format!("platform {platform}; choose one of the others with --platform"),
             choices: available.join(", "),
         }),
     }

@@ -57,10 +57,15 @@ impl Finding {
     }
 
     /// The path or config field this finding is about, for allowlists and sorting.
+    /// A volume finding's subject is the volume path inside
+    /// `config.Volumes[...]`, so that `--allow volume-declared:/data` matches.
     pub fn subject(&self) -> &str {
         match &self.location {
             Location::ImagePath { path, .. } => path,
-            Location::ImageConfig { field } => field,
+            Location::ImageConfig { field } => field
+                .strip_prefix("config.Volumes[")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .unwrap_or(field),
             Location::Dockerfile { file, .. } => file,
         }
     }

@@ -159,6 +159,11 @@ fn allow_suppresses_finding() {
     let report = json_report(&reference, &["--allow", "setgid-file:/usr/bin/wall"]);
     assert!(!slugs_and_paths(&report).contains(&("setgid-file".into(), "/usr/bin/wall".into())));
     assert_eq!(report["suppressed"].as_array().unwrap().len(), 1);
+    let report = json_report(&reference, &["--allow", "volume-declared:/var/log:ro"]);
+    assert!(!slugs_and_paths(&report)
+        .iter()
+        .any(|(slug, _)| slug == "volume-declared"));
+    assert_eq!(report["suppressed"].as_array().unwrap().len(), 1);
 }
 
 #[test]
