@@ -22,6 +22,18 @@ pub struct BuildOptions {
     pub max_layer_size: u64,
     /// Layers read at once; 0 means one per available CPU.
     pub threads: usize,
+    /// Called after each layer is applied, with the count applied so far.
+    pub progress: Option<Progress>,
+}
+
+/// A callback for progress display, shared with the reading threads.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for BuildOptions {
@@ -30,6 +42,7 @@ impl Default for BuildOptions {
             read: ReadOptions::with_account_files(),
             max_layer_size: 64 << 30,
             threads: 0,
+            progress: None,
         }
     }
 }
@@ -122,6 +135,9 @@ fn build_from_layers(
                     let read = result?;
                     apply(&mut output, expected, read)?;
                     expected += 1;
+                    if let Some(progress) = &options.progress {
+                        (progress.0)(expected);
+                    }
                     *applied.0.lock().expect("layer window lock") = expected;
                     applied.1.notify_all();
                 }

@@ -17,7 +17,7 @@ mod reference;
 mod rootfs;
 mod store;
 
-pub use build::{BuildOptions, BuildOutput};
+pub use build::{BuildOptions, BuildOutput, Progress};
 pub use config::{ImageConfig, LayerInfo};
 pub use error::ImageError;
 pub use oci::Platform;

@@ -1,10 +1,14 @@
 //! `hardfs audit IMAGE`: read an image, compute its final filesystem and
 //! report what the image rules find.
 
+use std::io::IsTerminal;
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use hardfs_audit::{audit, AuditInput, LayerRef};
-use hardfs_image::{BuildOptions, Image, Platform, Reference};
+use hardfs_image::{BuildOptions, Image, Platform, Progress, Reference};
 use hardfs_report::{ImageTarget, ImageUser, LayerInfo, Report, Target};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::AuditArgs;
 use crate::cmd::Hint;
@@ -25,13 +29,19 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
         .with_context(|| format!("failed to open image `{}`", args.image))?;
     tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened image");
 
+    let bar = layer_progress_bar(image.layers.len());
     let options = BuildOptions {
         max_layer_size: args.max_layer_size,
+        progress: bar
+            .clone()
+            .map(|bar| Progress(Arc::new(move |done| bar.set_position(done as u64)))),
         ..BuildOptions::default()
     };
-    let built = image
-        .build_tree(&options)
-        .with_context(|| format!("failed to read image `{}`", args.image))?;
+    let built = image.build_tree(&options);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let built = built.with_context(|| format!("failed to read image `{}`", args.image))?;
     tracing::debug!(entries = built.entries, "built the final filesystem");
 
     let layer_refs: Vec<LayerRef> = built
@@ -72,6 +82,21 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
     });
     let report = Report::new(target, findings, Vec::new(), &output.policy);
     output.write(&report)
+}
+
+/// A bar counting applied layers, on stderr when it is a terminal; none for
+/// a small image or when logs are quiet.
+fn layer_progress_bar(layers: usize) -> Option<ProgressBar> {
+    if layers < 2 || !std::io::stderr().is_terminal() || tracing::enabled!(tracing::Level::DEBUG) {
+        return None;
+    }
+    let bar = ProgressBar::new(layers as u64);
+    let style =
+        ProgressStyle::with_template("{spinner} reading layers {pos}/{len} {wide_bar} {elapsed}")
+            .expect("valid progress template");
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }
 
 const REFERENCE_HINT: &str =
