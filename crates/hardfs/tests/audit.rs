@@ -326,6 +326,55 @@ fn several_images_need_a_choice() {
 }
 
 #[test]
+fn nested_index_picks_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = TestImage::new(
+        vec![vec![EntryBuilder::file("amd", "x").mode(0o4755)]],
+        json!({}),
+    );
+    let arm = TestImage::new(
+        vec![vec![EntryBuilder::file("arm", "x").mode(0o4755)]],
+        json!({}),
+    );
+    let manifests = vec![
+        amd.write_manifest(dir.path(), "amd64"),
+        arm.write_manifest(dir.path(), "arm64"),
+    ];
+    let nested = serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": manifests})).unwrap();
+    let (digest, size) = support::put_blob(dir.path(), &nested);
+    support::write_index(
+        dir.path(),
+        vec![json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": "multi"},
+        })],
+    );
+    let reference = format!("oci:{}:multi", dir.path().display());
+    let setuid = |report: &Value| -> Vec<String> {
+        slugs_and_paths(report)
+            .into_iter()
+            .filter(|(slug, _)| slug == "setuid-file")
+            .map(|(_, path)| path)
+            .collect()
+    };
+    assert_eq!(
+        setuid(&json_report(&reference, &["--platform", "linux/amd64"])),
+        ["/amd"]
+    );
+    assert_eq!(
+        setuid(&json_report(&reference, &["--platform", "linux/arm64"])),
+        ["/arm"]
+    );
+    hardfs()
+        .args(["audit", &reference, "--platform", "linux/s390x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("linux/amd64, linux/arm64"));
+}
+
+#[test]
 fn input_is_never_modified() {
     let dir = tempfile::tempdir().unwrap();
     let layout = sample_image().write_oci(dir.path());

@@ -72,22 +72,27 @@ impl TestImage {
 
     /// Writes a gzip OCI layout and returns its directory.
     pub fn write_oci(&self, dir: &Path) -> PathBuf {
-        let blobs = dir.join("blobs/sha256");
-        std::fs::create_dir_all(&blobs).unwrap();
-        let put = |data: &[u8]| -> (String, usize) {
-            let digest = sha256(data);
-            std::fs::write(blobs.join(&digest[7..]), data).unwrap();
-            (digest, data.len())
-        };
+        let manifest = self.write_manifest(dir, "amd64");
+        let mut descriptor = manifest;
+        descriptor["annotations"] = json!({"org.opencontainers.image.ref.name": "latest"});
+        write_index(dir, vec![descriptor]);
+        dir.to_path_buf()
+    }
+
+    /// Writes this image's layers, config (for `architecture`) and manifest
+    /// as blobs of the layout in `dir`, and returns the manifest descriptor.
+    pub fn write_manifest(&self, dir: &Path, architecture: &str) -> serde_json::Value {
         let layers: Vec<_> = self
             .layers
             .iter()
             .map(|layer| {
-                let (digest, size) = put(&gzip(layer));
+                let (digest, size) = put_blob(dir, &gzip(layer));
                 json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size})
             })
             .collect();
-        let (config_digest, config_size) = put(&self.config_bytes());
+        let mut config: serde_json::Value = serde_json::from_slice(&self.config_bytes()).unwrap();
+        config["architecture"] = json!(architecture);
+        let (config_digest, config_size) = put_blob(dir, &serde_json::to_vec(&config).unwrap());
         let manifest = serde_json::to_vec(&json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -95,19 +100,13 @@ impl TestImage {
             "layers": layers,
         }))
         .unwrap();
-        let (manifest_digest, manifest_size) = put(&manifest);
-        let index = json!({
-            "schemaVersion": 2,
-            "manifests": [{
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": manifest_digest,
-                "size": manifest_size,
-                "annotations": {"org.opencontainers.image.ref.name": "latest"},
-            }],
-        });
-        std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-        std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-        dir.to_path_buf()
+        let (digest, size) = put_blob(dir, &manifest);
+        json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+            "platform": {"os": "linux", "architecture": architecture},
+        })
     }
 
     /// Writes a legacy docker-archive (`<id>/layer.tar`) and returns its path.
@@ -138,6 +137,22 @@ impl TestImage {
         std::fs::write(path, tar(&members)).unwrap();
         path.to_path_buf()
     }
+}
+
+/// Stores a blob in the layout in `dir` and returns its digest and size.
+pub fn put_blob(dir: &Path, data: &[u8]) -> (String, usize) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let digest = sha256(data);
+    std::fs::write(blobs.join(&digest[7..]), data).unwrap();
+    (digest, data.len())
+}
+
+/// Writes `index.json` and `oci-layout` for the given manifest descriptors.
+pub fn write_index(dir: &Path, manifests: Vec<serde_json::Value>) {
+    let index = json!({"schemaVersion": 2, "manifests": manifests});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
 }
 
 /// The blob file of a layer (by index) in an OCI layout written above.
