@@ -28,6 +28,9 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print one rule: why it matters, how to fix it, and its reference.
     Explain(ExplainArgs),
+    /// Write a copy of an image with setuid/setgid bits, file capabilities,
+    /// world-write bits and user-writable code removed, and print each change.
+    Harden(HardenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,4 +50,81 @@ pub struct ExplainArgs {
 pub enum ListFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct HardenArgs {
+    /// Input image: docker-archive:FILE, oci:DIR, oci-archive:FILE or a path.
+    pub image: String,
+
+    /// Output image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or
+    /// docker-archive:FILE[:NAME:TAG]. Must not exist yet.
+    #[arg(short, long, required_unless_present = "dry_run")]
+    pub output: Option<String>,
+
+    /// Print the plan without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Leave PATH unchanged (repeatable). Write `PATH=REASON` to record why.
+    #[arg(long, value_name = "PATH[=REASON]")]
+    pub keep: Vec<String>,
+
+    /// Runtime user: NAME, UID, NAME:GROUP or UID:GID. Written to
+    /// config.User as numeric uid:gid.
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// Add this user to /etc/passwd and /etc/group when the image lacks it,
+    /// and run as it unless --user says otherwise.
+    #[arg(long, value_name = "NAME")]
+    pub create_user: Option<String>,
+
+    /// Allow the output to run as root.
+    #[arg(long)]
+    pub allow_root: bool,
+
+    /// Paths the runtime user may keep writing (repeatable). Default: the
+    /// valid volumes and the directories the runtime user owns.
+    #[arg(long, value_name = "PATH")]
+    pub writable: Vec<String>,
+
+    /// Remove every volume from the configuration, not only invalid ones.
+    #[arg(long)]
+    pub drop_volumes: bool,
+
+    /// Change to leave out (repeatable).
+    #[arg(long, value_enum, value_name = "CHANGE")]
+    pub skip: Vec<HardenChange>,
+
+    /// Compression of rewritten layers. Default: each layer's input compression.
+    #[arg(long, value_enum)]
+    pub compression: Option<LayerCompression>,
+
+    /// Threads for reading and compressing; 0 means one per CPU.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HardenChange {
+    /// Clearing setuid and setgid bits.
+    SpecialBits,
+    /// Removing security.capability xattrs.
+    Capabilities,
+    /// Clearing world-write bits.
+    WorldWritable,
+    /// Making what the runtime user can write root-owned.
+    Ownership,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LayerCompression {
+    Gzip,
+    Zstd,
+    None,
 }

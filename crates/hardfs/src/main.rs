@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Rules(args) => cmd::rules::run(args),
         Command::Explain(args) => cmd::rules::explain(args),
+        Command::Harden(args) => cmd::harden::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

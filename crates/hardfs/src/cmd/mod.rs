@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod harden;
 pub mod rules;
 
 use std::fmt;

@@ -1,0 +1,75 @@
+//! `hardfs harden`: resolve the arguments, plan, write the image and print
+//! the summary.
+
+mod render;
+
+use anyhow::{Context, Result};
+use hardfs_harden::{HardenError, HardenOptions, OutputReference};
+use hardfs_image::{Image, Platform, Reference};
+use hardfs_tar::Compression;
+
+use crate::cli::{HardenArgs, HardenChange, LayerCompression};
+use crate::cmd::Hint;
+
+pub fn run(args: &HardenArgs) -> Result<u8> {
+    let options = options(args);
+    let output = match &args.output {
+        Some(text) => Some(OutputReference::parse(text)?),
+        None => None,
+    };
+    let reference = Reference::parse(&args.image)?;
+    let image = Image::open(&reference, &Platform::host())
+        .with_context(|| format!("cannot open image `{}`", args.image))?;
+    tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened input");
+
+    let (scan, plan) = match hardfs_harden::prepare(&image, &options) {
+        Ok(prepared) => prepared,
+        Err(error @ HardenError::RootUser { .. }) => {
+            return Err(anyhow::Error::new(error).context(Hint(
+                "choose a non-root user with --user NAME|UID[:GID] or --create-user NAME, or pass --allow-root"
+                    .into(),
+            )))
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let summary = render::Summary::new(&image, &scan, &plan);
+    let mut out = std::io::stdout().lock();
+    if args.dry_run {
+        render::print(&mut out, args.format, &summary, None)?;
+        return Ok(0);
+    }
+    let output = output.expect("clap requires --output without --dry-run");
+    let outcome = hardfs_harden::write(&image, &scan, &plan, &options, &output)
+        .with_context(|| format!("cannot write `{}`", output.path.display()))?;
+    render::print(&mut out, args.format, &summary, Some(&outcome))?;
+    Ok(0)
+}
+
+fn options(args: &HardenArgs) -> HardenOptions {
+    let skips = |change| args.skip.contains(&change);
+    HardenOptions {
+        clear_special_bits: !skips(HardenChange::SpecialBits),
+        drop_capabilities: !skips(HardenChange::Capabilities),
+        clear_world_writable: !skips(HardenChange::WorldWritable),
+        lock_user_writable: !skips(HardenChange::Ownership),
+        keep: args
+            .keep
+            .iter()
+            .map(|keep| match keep.split_once('=') {
+                Some((path, reason)) => (path.to_string(), reason.to_string()),
+                None => (keep.clone(), "kept with --keep".to_string()),
+            })
+            .collect(),
+        user: args.user.clone(),
+        create_user: args.create_user.clone(),
+        allow_root: args.allow_root,
+        writable: (!args.writable.is_empty()).then(|| args.writable.clone()),
+        drop_volumes: args.drop_volumes,
+        compression: args.compression.map(|compression| match compression {
+            LayerCompression::Gzip => Compression::Gzip,
+            LayerCompression::Zstd => Compression::Zstd,
+            LayerCompression::None => Compression::None,
+        }),
+        threads: args.threads,
+    }
+}
