@@ -53,7 +53,9 @@ impl Action {
     fn reason(self) -> &'static str {
         match self {
             Action::ClearSetuid => "setuid runs the file with its owner's privileges",
-            Action::ClearSetgid => "setgid runs the file with its group's privileges",
+            Action::ClearSetgid => {
+                "setgid runs a file with its group's privileges (on a directory, new files inherit its group)"
+            }
             Action::DropCapability => "file capabilities grant privileges on execution",
             Action::ClearWorldWrite => "any user could modify it",
             Action::LockOwnership => "the runtime user could modify it outside the writable paths",
@@ -216,16 +218,20 @@ fn plan_entry(
 ) {
     let mut actions = Vec::new();
     let mut clear = 0;
-    let file_like = matches!(entry.entry_type, EntryType::Regular | EntryType::Hardlink);
-    if options.clear_special_bits && file_like {
-        if entry.mode & 0o4000 != 0 {
-            actions.push(Action::ClearSetuid);
-            clear |= 0o4000;
-        }
-        if entry.mode & 0o2000 != 0 {
-            actions.push(Action::ClearSetgid);
-            clear |= 0o2000;
-        }
+    // Directories lose setgid too: it only makes new files inherit the
+    // directory's group, but `find -perm /6000` lists them all the same.
+    let special = match entry.entry_type {
+        EntryType::Regular | EntryType::Hardlink => 0o6000,
+        EntryType::Directory => 0o2000,
+        _ => 0,
+    };
+    if options.clear_special_bits && entry.mode & special & 0o4000 != 0 {
+        actions.push(Action::ClearSetuid);
+        clear |= 0o4000;
+    }
+    if options.clear_special_bits && entry.mode & special & 0o2000 != 0 {
+        actions.push(Action::ClearSetgid);
+        clear |= 0o2000;
     }
     let drop_capability = options.drop_capabilities && entry.xattr(CAPABILITY_XATTR).is_some();
     if drop_capability {
@@ -323,7 +329,20 @@ fn writable_paths(
     });
     paths.sort();
     paths.dedup();
-    paths
+    // Keep only the top-most of nested paths.
+    let mut top: Vec<String> = Vec::new();
+    for path in paths {
+        let nested = top.last().is_some_and(|parent| {
+            parent == "/"
+                || path
+                    .strip_prefix(parent.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        });
+        if !nested {
+            top.push(path);
+        }
+    }
+    top
 }
 
 fn sticky_dirs(tree: &Tree) -> Vec<String> {

@@ -1,4 +1,4 @@
-//! The runtime user of the output: resolved to numeric `uid:gid` (what a
+//! The runtime user of the output: resolved to a numeric id (what a
 //! `runAsNonRoot` check can verify), and added to /etc/passwd and
 //! /etc/group when `--create-user` names a user the image lacks.
 
@@ -40,9 +40,15 @@ impl RuntimeUser {
         self.uid == 0
     }
 
-    /// `config.User` for the output.
+    /// `config.User` for the output: numeric `uid:gid`, or the uid alone
+    /// when the user has supplementary groups, because runc and crun add
+    /// those from /etc/group only when no group is given.
     pub fn spec(&self) -> String {
-        format!("{}:{}", self.uid, self.gid)
+        if self.groups.is_empty() {
+            format!("{}:{}", self.uid, self.gid)
+        } else {
+            self.uid.to_string()
+        }
     }
 
     /// Whether the user has permission `bit` (0o4 read, 0o2 write, 0o1
