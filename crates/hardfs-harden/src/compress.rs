@@ -203,7 +203,8 @@ mod tests {
         assert_eq!(crate::hashing::sha256(&compressed), GOLDEN_GZIP_DIGEST);
     }
 
-    const GOLDEN_GZIP_DIGEST: &str = "sha256:0";
+    const GOLDEN_GZIP_DIGEST: &str =
+        "sha256:66d5239823cb7aa311f097965fa0d7821a557ead3b2311f6e5fbafb43ff47700";
 
     #[test]
     fn zstd_ignores_thread_count() {
