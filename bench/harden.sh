@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Measures `hardfs harden` on the big test image: per-layer throughput of
-# rewritten layers (uncompressed tar bytes per second, from the JSON
-# summary) with gzip and zstd output, and the wall time of the whole run;
-# then the same change made with `umoci unpack`, `chmod a-s` and
-# `umoci repack`. Prints Markdown rows.
+# Measures `hardfs harden` on the big test image with gzip and with zstd
+# output: the per-layer throughput of rewritten layers (uncompressed tar
+# bytes per second, from the JSON summary) and the wall time of the run.
+# Then it times the same change made with `umoci unpack`, `chmod a-s` and
+# `umoci repack`, and prints Markdown rows.
 #
 # Usage: bench/harden.sh [IMAGE]   (default: big)
 # Environment: HARDFS (default target/release/hardfs), HARDFS_TEST_IMAGES,

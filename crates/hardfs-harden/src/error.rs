@@ -42,6 +42,8 @@ pub enum HardenError {
     RootUser { configured: String },
     #[error("cannot resolve the runtime user `{spec}`: {reason}")]
     User { spec: String, reason: String },
+    #[error("invalid --remove glob `{glob}`: {reason}")]
+    InvalidGlob { glob: String, reason: String },
     #[error("invalid output reference `{reference}`: {reason}")]
     InvalidOutput { reference: String, reason: String },
     #[error("output `{}` already exists", path.display())]
@@ -53,6 +55,12 @@ pub enum HardenError {
     #[error("failed to write `{}`", path.display())]
     Write {
         path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot harden `{path}` in the root filesystem")]
+    Rootfs {
+        path: String,
         #[source]
         source: std::io::Error,
     },

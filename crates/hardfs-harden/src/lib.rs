@@ -16,7 +16,9 @@ mod metadata;
 mod options;
 mod output;
 mod plan;
+mod remove;
 mod rewrite;
+mod rootfs;
 mod scan;
 mod user;
 
@@ -25,6 +27,8 @@ pub use error::HardenError;
 pub use metadata::INPUT_ANNOTATION;
 pub use options::{HardenOptions, OutputFormat, OutputReference};
 pub use plan::{Action, Change, DroppedVolume, EntryEdit, KeptPath, Metadata, Plan};
+pub use remove::preset;
+pub use rootfs::harden_rootfs;
 pub use scan::{Scan, ScannedLayer};
 pub use user::{CreatedUser, RuntimeUser};
 
@@ -38,7 +42,7 @@ use serde::Serialize;
 use metadata::OutputLayer;
 use output::Staging;
 
-/// What happened to one layer of the output.
+/// Origin of one output layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LayerAction {
@@ -46,7 +50,8 @@ pub enum LayerAction {
     Copied,
     /// Re-emitted with patched headers.
     Rewritten,
-    /// Added by hardfs (account files of a created user).
+    /// Added by hardfs: account files of a created user and whiteouts of
+    /// removed paths.
     Added,
 }
 
@@ -177,13 +182,13 @@ pub fn write(
         outcomes.push(outcome);
     }
 
-    if let Some(created) = plan.user.as_ref().and_then(|user| user.created.as_ref()) {
+    if plan.adds_layer() {
         let compression = options.compression.unwrap_or_else(|| {
             scan.layers
                 .last()
                 .map_or(Compression::Gzip, |layer| layer.compression)
         });
-        let entries = account_entries(scan, created);
+        let entries = added_entries(scan, plan);
         let blob = rewrite::write_layer(&entries, compression, threads, &blobs)?;
         outcomes.push(LayerOutcome {
             index: layers.len(),
@@ -234,23 +239,30 @@ pub fn write(
     })
 }
 
-/// `/etc/passwd` and `/etc/group` with the created user, keeping the mode
-/// and owner the image gave them.
-fn account_entries(scan: &Scan, created: &CreatedUser) -> Vec<EntryBuilder> {
-    [
-        ("etc/passwd", &created.passwd),
-        ("etc/group", &created.group),
-    ]
-    .into_iter()
-    .map(|(path, content)| {
-        let (mode, uid, gid) = scan
-            .tree
-            .lookup(path.as_bytes())
-            .map(|file| file.inode())
-            .map_or((0o644, 0, 0), |inode| (inode.mode, inode.uid, inode.gid));
-        EntryBuilder::file(path, content)
-            .mode(mode & !0o6022)
-            .owner(uid, gid)
-    })
-    .collect()
+/// Entries of the layer hardfs adds: `/etc/passwd` and `/etc/group` with
+/// the created user (keeping the mode and owner the image gave them), and
+/// a whiteout for each removed path.
+fn added_entries(scan: &Scan, plan: &Plan) -> Vec<EntryBuilder> {
+    let mut entries = Vec::new();
+    if let Some(created) = plan.user.as_ref().and_then(|user| user.created.as_ref()) {
+        for (path, content) in [
+            ("etc/passwd", &created.passwd),
+            ("etc/group", &created.group),
+        ] {
+            let (mode, uid, gid) = scan
+                .tree
+                .lookup(path.as_bytes())
+                .map(|file| file.inode())
+                .map_or((0o644, 0, 0), |inode| (inode.mode, inode.uid, inode.gid));
+            entries.push(
+                EntryBuilder::file(path, content)
+                    .mode(mode & !0o6022)
+                    .owner(uid, gid),
+            );
+        }
+    }
+    for path in &plan.whiteouts {
+        entries.push(EntryBuilder::file(remove::whiteout_name(path), []).mode(0o600));
+    }
+    entries
 }

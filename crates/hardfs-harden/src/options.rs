@@ -1,4 +1,4 @@
-//! What `harden` changes and where it writes, resolved from the command line.
+//! Settings of a harden run (the changes to make) and the output reference.
 
 use std::path::PathBuf;
 
@@ -6,8 +6,8 @@ use hardfs_tar::Compression;
 
 use crate::HardenError;
 
-/// Which changes to make. Every switch is on by default except those that
-/// remove content.
+/// Switches and inputs of the changes to make. Every switch is on by
+/// default except those that remove content.
 #[derive(Clone, Debug)]
 pub struct HardenOptions {
     /// Clear setuid and setgid bits.
@@ -32,6 +32,9 @@ pub struct HardenOptions {
     pub writable: Option<Vec<String>>,
     /// Remove every volume, not only invalid ones.
     pub drop_volumes: bool,
+    /// Globs of final-view paths to remove with whiteouts (a leading `/`
+    /// is optional; `*` does not cross `/`).
+    pub remove: Vec<String>,
     /// Compression of rewritten and added layers; `None` keeps each
     /// layer's input compression.
     pub compression: Option<Compression>,
@@ -52,6 +55,7 @@ impl Default for HardenOptions {
             allow_root: false,
             writable: None,
             drop_volumes: false,
+            remove: Vec::new(),
             compression: None,
             threads: 0,
         }
@@ -75,7 +79,7 @@ pub enum OutputFormat {
     DockerArchive,
 }
 
-/// Where the hardened image goes: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`
+/// Destination of the hardened image: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`
 /// or `docker-archive:FILE[:NAME:TAG]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputReference {

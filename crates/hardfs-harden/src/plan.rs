@@ -28,7 +28,7 @@ pub struct Metadata {
     pub gid: u64,
 }
 
-/// What one change does.
+/// Kind of edit in a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
@@ -50,7 +50,7 @@ impl Action {
         }
     }
 
-    fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Action::ClearSetuid => "setuid runs the file with its owner's privileges",
             Action::ClearSetgid => {
@@ -68,7 +68,7 @@ impl Action {
 pub struct Change {
     /// Absolute path, escaped for display.
     pub path: String,
-    /// Layer whose blob holds the entry (base layer = 0).
+    /// Layer whose blob contains the entry (base layer = 0).
     pub layer: usize,
     pub actions: Vec<Action>,
     pub before: Metadata,
@@ -91,7 +91,7 @@ pub struct EntryEdit {
 
 impl EntryEdit {
     /// The header patch for one tar entry at this path; `None` when the
-    /// entry already has what the edit asks for.
+    /// entry already has what the edit requests.
     pub fn patch_for(&self, entry: &Entry) -> Option<HeaderPatch> {
         let mut patch = HeaderPatch::default();
         if entry.mode & self.clear_bits != 0 {
@@ -140,6 +140,13 @@ pub struct Plan {
     /// read-only root filesystem.
     pub tmpfs: Vec<String>,
     pub kept: Vec<KeptPath>,
+    /// Final-view paths removed with whiteouts, normalized.
+    pub whiteouts: Vec<Box<[u8]>>,
+    /// Removed paths, absolute, for display.
+    pub removed: Vec<String>,
+    /// Problems the output may have, such as a command that needs a
+    /// removed path.
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -150,11 +157,14 @@ impl Plan {
             .collect()
     }
 
-    /// Whether the output needs a layer of its own (for new account files).
+    /// Returns whether the output needs a layer of its own (new account files or
+    /// whiteouts).
     pub fn adds_layer(&self) -> bool {
-        self.user
+        let creates_user = self
+            .user
             .as_ref()
-            .is_some_and(|user| user.created.is_some())
+            .is_some_and(|user| user.created.is_some());
+        creates_user || !self.whiteouts.is_empty()
     }
 }
 
@@ -187,6 +197,10 @@ pub fn plan(
         }
     }
 
+    let removed = crate::remove::matching_paths(&scan.tree, &options.remove)?;
+    plan.warnings = crate::remove::command_warnings(&scan.tree, config, &removed);
+    plan.removed = removed.iter().map(|path| absolute_bytes(path)).collect();
+    plan.whiteouts = removed.into_iter().map(Vec::into_boxed_slice).collect();
     plan_volumes(&mut plan, config, options);
     let user = plan_user(&scan.tree, config, options)?;
     if !user.is_root() && options.lock_user_writable {
@@ -216,36 +230,13 @@ fn plan_entry(
     entry: &LayerEntry,
     options: &HardenOptions,
 ) {
-    let mut actions = Vec::new();
-    let mut clear = 0;
-    // Directories lose setgid too: it only makes new files inherit the
-    // directory's group, but `find -perm /6000` lists them all the same.
-    let special = match entry.entry_type {
-        EntryType::Regular | EntryType::Hardlink => 0o6000,
-        EntryType::Directory => 0o2000,
-        _ => 0,
-    };
-    if options.clear_special_bits && entry.mode & special & 0o4000 != 0 {
-        actions.push(Action::ClearSetuid);
-        clear |= 0o4000;
-    }
-    if options.clear_special_bits && entry.mode & special & 0o2000 != 0 {
-        actions.push(Action::ClearSetgid);
-        clear |= 0o2000;
-    }
-    let drop_capability = options.drop_capabilities && entry.xattr(CAPABILITY_XATTR).is_some();
-    if drop_capability {
-        actions.push(Action::DropCapability);
-    }
-    let sticky_dir = entry.entry_type == EntryType::Directory && entry.mode & 0o1000 != 0;
-    if options.clear_world_writable
-        && entry.mode & 0o002 != 0
-        && entry.entry_type != EntryType::Symlink
-        && !sticky_dir
-    {
-        actions.push(Action::ClearWorldWrite);
-        clear |= 0o002;
-    }
+    let (clear, actions) = bits_to_clear(
+        entry.entry_type,
+        entry.mode,
+        entry.xattr(CAPABILITY_XATTR).is_some(),
+        options,
+    );
+    let drop_capability = actions.contains(&Action::DropCapability);
     if actions.is_empty() {
         return;
     }
@@ -284,6 +275,46 @@ fn plan_entry(
     });
 }
 
+/// Computes the mode bits to clear on one entry and the actions that clear
+/// them, from the entry's type, mode and capability xattr.
+pub(crate) fn bits_to_clear(
+    entry_type: EntryType,
+    mode: u32,
+    has_capability: bool,
+    options: &HardenOptions,
+) -> (u32, Vec<Action>) {
+    let mut actions = Vec::new();
+    let mut clear = 0;
+    // Directories lose setgid too: it only makes new files inherit the
+    // directory's group, but `find -perm /6000` lists them all the same.
+    let special = match entry_type {
+        EntryType::Regular | EntryType::Hardlink => 0o6000,
+        EntryType::Directory => 0o2000,
+        _ => 0,
+    };
+    if options.clear_special_bits && mode & special & 0o4000 != 0 {
+        actions.push(Action::ClearSetuid);
+        clear |= 0o4000;
+    }
+    if options.clear_special_bits && mode & special & 0o2000 != 0 {
+        actions.push(Action::ClearSetgid);
+        clear |= 0o2000;
+    }
+    if options.drop_capabilities && has_capability {
+        actions.push(Action::DropCapability);
+    }
+    let sticky_dir = entry_type == EntryType::Directory && mode & 0o1000 != 0;
+    if options.clear_world_writable
+        && mode & 0o002 != 0
+        && entry_type != EntryType::Symlink
+        && !sticky_dir
+    {
+        actions.push(Action::ClearWorldWrite);
+        clear |= 0o002;
+    }
+    (clear, actions)
+}
+
 fn plan_volumes(plan: &mut Plan, config: &hardfs_image::ImageConfig, options: &HardenOptions) {
     for volume in &config.volumes {
         let reason = if options.drop_volumes {
@@ -305,7 +336,7 @@ fn plan_volumes(plan: &mut Plan, config: &hardfs_image::ImageConfig, options: &H
     }
 }
 
-/// The writable paths: as given, or the kept volumes and the directories
+/// Lists the writable paths: as given, or the kept volumes and the directories
 /// the runtime user owns.
 fn writable_paths(
     tree: &Tree,
@@ -357,9 +388,9 @@ fn sticky_dirs(tree: &Tree) -> Vec<String> {
 }
 
 /// Plans ownership changes for what the runtime user can write in the final
-/// view outside the writable paths, as the kernel decides without ACLs:
-/// owner bits for the owner, group bits for a member, other bits for the
-/// rest, and search permission on every ancestor.
+/// view outside the writable paths. Write permission is decided as the
+/// kernel does without ACLs: owner bits for the owner, group bits for a
+/// member, other bits for the rest, and search permission on every ancestor.
 fn lock_user_writable(
     plan: &mut Plan,
     tree: &Tree,
@@ -441,7 +472,7 @@ fn lock_user_writable(
     }
 }
 
-/// The mode after the bit changes this run makes to every entry.
+/// Computes the mode after the bit changes this run makes to every entry.
 fn effective_mode(kind: FileKind, mode: u32, options: &HardenOptions) -> u32 {
     let sticky_dir = kind == FileKind::Directory && mode & 0o1000 != 0;
     if options.clear_world_writable && kind != FileKind::Symlink && !sticky_dir {

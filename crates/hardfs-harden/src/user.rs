@@ -51,7 +51,7 @@ impl RuntimeUser {
         }
     }
 
-    /// Whether the user has permission `bit` (0o4 read, 0o2 write, 0o1
+    /// Returns whether the user has permission `bit` (0o4 read, 0o2 write, 0o1
     /// search) on a file with this owner and mode.
     pub fn can(&self, uid: u64, gid: u64, mode: u32, bit: u32) -> bool {
         if self.uid == 0 {

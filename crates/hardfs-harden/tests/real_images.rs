@@ -372,3 +372,61 @@ fn podman_runs_hardened_services() {
         podman_ok(&["logs", &database.0])
     );
 }
+
+#[test]
+fn removal_and_created_user() {
+    let scratch = tempfile::tempdir().unwrap();
+    let output = format!("oci:{}/nginx", scratch.path().display());
+    let input = format!("oci:{}", export("nginx", "oci"));
+    let mut options = HardenOptions {
+        threads: 2,
+        create_user: Some("svc".into()),
+        ..HardenOptions::default()
+    };
+    options.remove = hardfs_harden::preset("shells")
+        .unwrap()
+        .iter()
+        .map(|glob| glob.to_string())
+        .collect();
+    options.remove.push("/usr/sbin/nginx".into());
+    let (image, plan, outcome) = harden(&input, &output, &options);
+    assert!(
+        plan.removed.contains(&"/usr/bin/bash".to_string()),
+        "{:?}",
+        plan.removed
+    );
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].contains("config.Cmd"),
+        "{}",
+        plan.warnings[0]
+    );
+    assert_eq!(outcome.layers.len(), image.layers.len() + 1);
+    assert_eq!(outcome.layers.last().unwrap().action, LayerAction::Added);
+
+    let hardened = Image::open(&Reference::parse(&output).unwrap(), &Platform::host()).unwrap();
+    assert_eq!(hardened.config.user.as_deref(), Some("10001:10001"));
+    let built = hardened.build_tree(&BuildOptions::default()).unwrap();
+    assert!(built.tree.lookup(b"usr/bin/bash").is_none());
+    assert!(built.tree.lookup(b"usr/sbin/nginx").is_none());
+    assert!(built.tree.lookup(b"usr/bin/ls").is_some());
+    let passwd = String::from_utf8_lossy(built.tree.content(b"etc/passwd").unwrap()).into_owned();
+    assert!(
+        passwd.ends_with("svc:x:10001:10001::/nonexistent:/usr/sbin/nologin\n"),
+        "{passwd}"
+    );
+    assert_hardened(&output, &plan, "nginx (removal)");
+}
+
+#[test]
+fn root_user_is_rejected() {
+    let image = Image::open(
+        &Reference::parse(&format!("oci:{}", export("nginx", "oci"))).unwrap(),
+        &Platform::host(),
+    )
+    .unwrap();
+    let error = hardfs_harden::prepare(&image, &HardenOptions::default())
+        .err()
+        .expect("nginx runs as root");
+    assert!(error.to_string().contains("would run as root"), "{error}");
+}

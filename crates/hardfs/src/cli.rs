@@ -30,7 +30,7 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a copy of an image with setuid/setgid bits, file capabilities,
     /// world-write bits and user-writable code removed, and print each change.
-    Harden(HardenArgs),
+    Harden(Box<HardenArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -55,12 +55,23 @@ pub enum ListFormat {
 #[derive(Debug, Args)]
 pub struct HardenArgs {
     /// Input image: docker-archive:FILE, oci:DIR, oci-archive:FILE or a path.
-    pub image: String,
+    #[arg(required_unless_present = "rootfs", conflicts_with = "rootfs")]
+    pub image: Option<String>,
 
     /// Output image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or
     /// docker-archive:FILE[:NAME:TAG]. Must not exist yet.
-    #[arg(short, long, required_unless_present = "dry_run")]
+    #[arg(
+        short,
+        long,
+        required_unless_present_any = ["dry_run", "rootfs"],
+        conflicts_with = "rootfs"
+    )]
     pub output: Option<String>,
+
+    /// Harden an unpacked root filesystem in place instead of an image:
+    /// setuid/setgid bits, capabilities and world-write bits only.
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<std::path::PathBuf>,
 
     /// Print the plan without writing anything.
     #[arg(long)]
@@ -92,6 +103,15 @@ pub struct HardenArgs {
     /// Remove every volume from the configuration, not only invalid ones.
     #[arg(long)]
     pub drop_volumes: bool,
+
+    /// Remove final-view paths matching GLOB with whiteouts (repeatable;
+    /// `*` does not cross `/`).
+    #[arg(long, value_name = "GLOB")]
+    pub remove: Vec<String>,
+
+    /// Remove a preset group of paths (repeatable).
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub preset: Vec<RemovalPreset>,
 
     /// Change to leave out (repeatable).
     #[arg(long, value_enum, value_name = "CHANGE")]
@@ -127,4 +147,12 @@ pub enum LayerCompression {
     Gzip,
     Zstd,
     None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RemovalPreset {
+    /// sh, bash, dash, ash, zsh, busybox and other shells.
+    Shells,
+    /// apt, dpkg, apk, yum, dnf, rpm and their databases.
+    PackageManagers,
 }

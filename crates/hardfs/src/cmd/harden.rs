@@ -8,7 +8,7 @@ use hardfs_harden::{HardenError, HardenOptions, OutputReference};
 use hardfs_image::{Image, Platform, Reference};
 use hardfs_tar::Compression;
 
-use crate::cli::{HardenArgs, HardenChange, LayerCompression};
+use crate::cli::{HardenArgs, HardenChange, LayerCompression, RemovalPreset};
 use crate::cmd::Hint;
 
 pub fn run(args: &HardenArgs) -> Result<u8> {
@@ -17,9 +17,26 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         Some(text) => Some(OutputReference::parse(text)?),
         None => None,
     };
-    let reference = Reference::parse(&args.image)?;
+    if let Some(root) = &args.rootfs {
+        let changes = hardfs_harden::harden_rootfs(root, &options, args.dry_run)
+            .with_context(|| format!("cannot harden `{}`", root.display()))?;
+        let mut out = std::io::stdout().lock();
+        render::print_rootfs(
+            &mut out,
+            args.format,
+            &root.display().to_string(),
+            &changes,
+            args.dry_run,
+        )?;
+        return Ok(0);
+    }
+    let input = args
+        .image
+        .as_deref()
+        .expect("clap requires IMAGE without --rootfs");
+    let reference = Reference::parse(input)?;
     let image = Image::open(&reference, &Platform::host())
-        .with_context(|| format!("cannot open image `{}`", args.image))?;
+        .with_context(|| format!("cannot open image `{input}`"))?;
     tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened input");
 
     let (scan, plan) = match hardfs_harden::prepare(&image, &options) {
@@ -65,6 +82,7 @@ fn options(args: &HardenArgs) -> HardenOptions {
         allow_root: args.allow_root,
         writable: (!args.writable.is_empty()).then(|| args.writable.clone()),
         drop_volumes: args.drop_volumes,
+        remove: removals(args),
         compression: args.compression.map(|compression| match compression {
             LayerCompression::Gzip => Compression::Gzip,
             LayerCompression::Zstd => Compression::Zstd,
@@ -72,4 +90,17 @@ fn options(args: &HardenArgs) -> HardenOptions {
         }),
         threads: args.threads,
     }
+}
+
+fn removals(args: &HardenArgs) -> Vec<String> {
+    let mut globs = args.remove.clone();
+    for preset in &args.preset {
+        let name = match preset {
+            RemovalPreset::Shells => "shells",
+            RemovalPreset::PackageManagers => "package-managers",
+        };
+        let preset_globs = hardfs_harden::preset(name).expect("every CLI preset exists");
+        globs.extend(preset_globs.iter().map(|glob| glob.to_string()));
+    }
+    globs
 }

@@ -12,7 +12,7 @@ use crate::cli::ListFormat;
 /// Version of the JSON summary's layout.
 const JSON_VERSION: u32 = 1;
 
-/// What the summary shows of the input and the plan.
+/// Input and plan details shown in the summary.
 #[derive(Serialize)]
 pub struct Summary<'a> {
     pub input: &'a str,
@@ -28,6 +28,8 @@ pub struct Summary<'a> {
     pub writable: &'a [String],
     pub tmpfs: &'a [String],
     pub kept: &'a [hardfs_harden::KeptPath],
+    pub removed: &'a [String],
+    pub warnings: &'a [String],
     pub rewritten_layers: Vec<usize>,
     pub layer_count: usize,
 }
@@ -52,6 +54,8 @@ impl<'a> Summary<'a> {
             writable: &plan.writable,
             tmpfs: &plan.tmpfs,
             kept: &plan.kept,
+            removed: &plan.removed,
+            warnings: &plan.warnings,
             rewritten_layers: plan.rewritten_layers(),
             layer_count: scan.layers.len(),
         }
@@ -77,6 +81,55 @@ pub fn print(
         }
         ListFormat::Text => print_text(out, summary, outcome),
     }
+}
+
+/// Prints the changes made to (or planned for) a root directory.
+pub fn print_rootfs(
+    out: &mut impl Write,
+    format: ListFormat,
+    root: &str,
+    changes: &[Change],
+    dry_run: bool,
+) -> std::io::Result<()> {
+    if format == ListFormat::Json {
+        let value = serde_json::json!({
+            "version": JSON_VERSION,
+            "dry_run": dry_run,
+            "rootfs": root,
+            "changes": changes,
+        });
+        serde_json::to_writer_pretty(&mut *out, &value)?;
+        return writeln!(out);
+    }
+    let verb = if dry_run { "would change" } else { "changed" };
+    writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+    for change in changes {
+        print_change(out, change)?;
+    }
+    Ok(())
+}
+
+fn print_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
+    let actions: Vec<&str> = change
+        .actions
+        .iter()
+        .map(|action| action.as_str())
+        .collect();
+    writeln!(
+        out,
+        "  {}  layer {}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
+        change.path,
+        change.layer,
+        change.before.mode,
+        change.before.uid,
+        change.before.gid,
+        change.after.mode,
+        change.after.uid,
+        change.after.gid,
+        actions.join(","),
+        if change.hidden { " (hidden copy)" } else { "" }
+    )?;
+    writeln!(out, "      {}", change.reason)
 }
 
 fn print_text(
@@ -116,29 +169,16 @@ fn print_text(
         summary.layer_count
     )?;
     for change in summary.changes {
-        let actions: Vec<&str> = change
-            .actions
-            .iter()
-            .map(|action| action.as_str())
-            .collect();
-        writeln!(
-            out,
-            "  {}  layer {}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
-            change.path,
-            change.layer,
-            change.before.mode,
-            change.before.uid,
-            change.before.gid,
-            change.after.mode,
-            change.after.uid,
-            change.after.gid,
-            actions.join(","),
-            if change.hidden { " (hidden copy)" } else { "" }
-        )?;
-        writeln!(out, "      {}", change.reason)?;
+        print_change(out, change)?;
     }
     for kept in summary.kept {
         writeln!(out, "kept: {} ({})", kept.path, kept.reason)?;
+    }
+    for removed in summary.removed {
+        writeln!(out, "removed: {removed}")?;
+    }
+    for warning in summary.warnings {
+        writeln!(out, "warning: {warning}")?;
     }
     for dropped in summary.dropped_volumes {
         writeln!(out, "dropped volume: {} ({})", dropped.path, dropped.reason)?;
@@ -175,7 +215,7 @@ fn print_text(
                 )?,
                 LayerAction::Added => writeln!(
                     out,
-                    "  {}  added      {} (account files)",
+                    "  {}  added      {} (hardfs layer)",
                     layer.index, layer.digest
                 )?,
             }
