@@ -3,7 +3,9 @@
 //! worker threads, or no compression. For a given input, level and block
 //! size the output bytes do not depend on the thread count.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::{mpsc, Arc, Mutex};
 
 use flate2::{write::GzEncoder, Compression as GzipLevel};
 use hardfs_tar::Compression;
@@ -68,53 +70,97 @@ impl<W: Write> Write for Encoder<W> {
 }
 
 /// gzip output as one member per [`GZIP_BLOCK_SIZE`] bytes of input, a
-/// valid multi-member stream that every gzip reader concatenates. A batch of
-/// one block per thread is compressed at once, then written in order.
+/// valid multi-member stream that every gzip reader concatenates. Worker
+/// threads compress blocks while the caller keeps writing, and members are
+/// written in input order, with at most two blocks per thread in flight.
+/// Dropping it unfinished closes the job channel, so the workers return.
 pub struct ParallelGzip<W> {
     output: W,
-    threads: usize,
     current: Vec<u8>,
-    batch: Vec<Vec<u8>>,
-    members: u64,
+    jobs: Option<mpsc::SyncSender<(u64, Vec<u8>)>>,
+    results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    /// Compressed members that arrived before the ones ahead of them.
+    ready: BTreeMap<u64, Vec<u8>>,
+    submitted: u64,
+    written: u64,
+    max_in_flight: u64,
 }
 
 impl<W: Write> ParallelGzip<W> {
     pub fn new(output: W, threads: usize) -> Self {
+        let threads = threads.max(1);
+        let (jobs, job_receiver) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
+        let (result_sender, results) = mpsc::channel();
+        let job_receiver = Arc::new(Mutex::new(job_receiver));
+        let workers = (0..threads)
+            .map(|_| {
+                let job_receiver = Arc::clone(&job_receiver);
+                let result_sender = result_sender.clone();
+                std::thread::spawn(move || loop {
+                    let job = job_receiver.lock().expect("gzip job lock").recv();
+                    let Ok((sequence, block)) = job else { return };
+                    if result_sender
+                        .send((sequence, compress_member(&block)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                })
+            })
+            .collect();
         ParallelGzip {
             output,
-            threads: threads.max(1),
             current: Vec::with_capacity(GZIP_BLOCK_SIZE),
-            batch: Vec::new(),
-            members: 0,
+            jobs: Some(jobs),
+            results,
+            workers,
+            ready: BTreeMap::new(),
+            submitted: 0,
+            written: 0,
+            max_in_flight: 2 * threads as u64,
         }
     }
 
     pub fn finish(mut self) -> io::Result<W> {
         // An empty input still needs one member to be a gzip stream.
-        if !self.current.is_empty() || self.members + self.batch.len() as u64 == 0 {
+        if !self.current.is_empty() || self.submitted == 0 {
             let block = std::mem::take(&mut self.current);
-            self.batch.push(block);
+            self.submit(block)?;
         }
-        self.compress_batch()?;
+        self.jobs = None;
+        while self.written < self.submitted {
+            self.receive_one()?;
+        }
+        for worker in std::mem::take(&mut self.workers) {
+            worker.join().expect("gzip worker panicked");
+        }
         self.output.flush()?;
         Ok(self.output)
     }
 
-    fn compress_batch(&mut self) -> io::Result<()> {
-        let blocks = std::mem::take(&mut self.batch);
-        let members: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = blocks
-                .iter()
-                .map(|block| scope.spawn(move || compress_member(block)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| handle.join().expect("gzip worker panicked"))
-                .collect()
-        });
-        for member in members {
-            self.output.write_all(&member?)?;
-            self.members += 1;
+    fn submit(&mut self, block: Vec<u8>) -> io::Result<()> {
+        while self.submitted - self.written >= self.max_in_flight {
+            self.receive_one()?;
+        }
+        let jobs = self.jobs.as_ref().expect("submit before finish");
+        jobs.send((self.submitted, block))
+            .map_err(|_| io::Error::other("gzip workers stopped"))?;
+        self.submitted += 1;
+        Ok(())
+    }
+
+    /// Waits for one compressed member, then writes every member that is
+    /// next in order.
+    fn receive_one(&mut self) -> io::Result<()> {
+        let (sequence, member) = self
+            .results
+            .recv()
+            .map_err(|_| io::Error::other("gzip workers stopped"))?;
+        self.ready.insert(sequence, member?);
+        while let Some(member) = self.ready.remove(&self.written) {
+            self.output.write_all(&member)?;
+            self.written += 1;
         }
         Ok(())
     }
@@ -136,10 +182,7 @@ impl<W: Write> Write for ParallelGzip<W> {
         self.current.extend_from_slice(&buffer[..count]);
         if self.current.len() == GZIP_BLOCK_SIZE {
             let block = std::mem::replace(&mut self.current, Vec::with_capacity(GZIP_BLOCK_SIZE));
-            self.batch.push(block);
-            if self.batch.len() >= self.threads {
-                self.compress_batch()?;
-            }
+            self.submit(block)?;
         }
         Ok(count)
     }

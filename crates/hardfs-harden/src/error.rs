@@ -42,6 +42,8 @@ pub enum HardenError {
     RootUser { configured: String },
     #[error("cannot resolve the runtime user `{spec}`: {reason}")]
     User { spec: String, reason: String },
+    #[error("cannot re-emit `{path}` in append mode: its content was not found in any layer")]
+    AppendContent { path: String },
     #[error("invalid --remove glob `{glob}`: {reason}")]
     InvalidGlob { glob: String, reason: String },
     #[error("invalid output reference `{reference}`: {reason}")]

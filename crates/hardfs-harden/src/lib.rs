@@ -9,6 +9,7 @@
 //! digests stay the same), and the configuration, history and manifest are
 //! updated. The same input and options give byte-identical output.
 
+mod append;
 mod compress;
 mod error;
 mod hashing;
@@ -103,7 +104,16 @@ pub fn write(
     let staging = Staging::create(output)?;
     let blobs = staging.blobs();
     let threads = options.thread_count();
-    let rewritten: BTreeSet<usize> = plan.rewritten_layers().into_iter().collect();
+    let rewritten: BTreeSet<usize> = if options.append {
+        BTreeSet::new()
+    } else {
+        plan.rewritten_layers().into_iter().collect()
+    };
+    let appended = if options.append {
+        append::appended_entries(image, scan, plan, threads)?
+    } else {
+        Vec::new()
+    };
     let input_annotations = metadata::input_layer_annotations(image.manifest_bytes.as_deref());
 
     let mut layers = Vec::new();
@@ -123,6 +133,7 @@ pub fn write(
                 &blobs,
             )?;
             let layer = OutputLayer {
+                rewritten: true,
                 digest: blob.digest.clone(),
                 size: blob.size,
                 diff_id: blob.diff_id.clone(),
@@ -159,6 +170,7 @@ pub fn write(
                 _ => metadata::layer_media_type(scanned.compression).into(),
             };
             let layer = OutputLayer {
+                rewritten: false,
                 digest: digest.clone(),
                 size,
                 diff_id: info.diff_id.clone(),
@@ -182,13 +194,14 @@ pub fn write(
         outcomes.push(outcome);
     }
 
-    if plan.adds_layer() {
+    if plan.adds_layer() || !appended.is_empty() {
         let compression = options.compression.unwrap_or_else(|| {
             scan.layers
                 .last()
                 .map_or(Compression::Gzip, |layer| layer.compression)
         });
-        let entries = added_entries(scan, plan);
+        let mut entries = appended;
+        entries.extend(added_entries(scan, plan));
         let blob = rewrite::write_layer(&entries, compression, threads, &blobs)?;
         outcomes.push(LayerOutcome {
             index: layers.len(),
@@ -202,6 +215,7 @@ pub fn write(
             seconds: 0.0,
         });
         layers.push(OutputLayer {
+            rewritten: true,
             digest: blob.digest,
             size: blob.size,
             diff_id: blob.diff_id,
@@ -215,7 +229,7 @@ pub fn write(
         plan,
         &layers,
         &rewritten,
-        plan.adds_layer(),
+        plan.adds_layer() || options.append,
     )?;
     let (config_digest, config_size) = staging.write_blob(&config)?;
     let input_name = image

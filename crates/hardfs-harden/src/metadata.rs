@@ -13,9 +13,14 @@ use crate::HardenError;
 /// digest when the input format has no manifest).
 pub const INPUT_ANNOTATION: &str = "dev.hardfs.harden.input";
 
+/// Annotation naming the base image's manifest digest.
+const BASE_DIGEST_ANNOTATION: &str = "org.opencontainers.image.base.digest";
+
 /// One layer of the output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputLayer {
+    /// Whether the layer was rewritten (or added) rather than copied.
+    pub rewritten: bool,
     pub digest: String,
     pub size: u64,
     pub diff_id: String,
@@ -133,8 +138,9 @@ pub fn layer_media_type(compression: Compression) -> &'static str {
     }
 }
 
-/// The OCI image manifest. Manifest-level annotations of the input are
-/// kept, and one names the input.
+/// Builds the OCI image manifest. Manifest-level annotations of the input
+/// are kept except the base image digest when a layer was rewritten, and
+/// one annotation names the input.
 pub fn manifest(
     input_manifest: Option<&[u8]>,
     input_name: &str,
@@ -148,6 +154,10 @@ pub fn manifest(
         .and_then(|value| value.as_object().cloned())
         .unwrap_or_default();
     annotations.insert(INPUT_ANNOTATION.into(), json!(input_name));
+    if layers.iter().any(|layer| layer.rewritten) {
+        // The base image's layers are no longer those of this image.
+        annotations.remove(BASE_DIGEST_ANNOTATION);
+    }
     let layers: Vec<Value> = layers
         .iter()
         .map(|layer| {

@@ -40,6 +40,8 @@ pub struct HardenOptions {
     pub compression: Option<Compression>,
     /// Threads for compression; 0 means one per available CPU.
     pub threads: usize,
+    /// Append one layer instead of rewriting layers, leaving ghost copies.
+    pub append: bool,
 }
 
 impl Default for HardenOptions {
@@ -58,6 +60,7 @@ impl Default for HardenOptions {
             remove: Vec::new(),
             compression: None,
             threads: 0,
+            append: false,
         }
     }
 }

@@ -34,6 +34,15 @@ pub struct Scan {
 /// Reads every layer of `image`, on up to `threads` threads, checking each
 /// blob digest (where the format names it) and each DiffID.
 pub fn scan(image: &Image, threads: usize) -> Result<Scan, HardenError> {
+    scan_with(image, threads, &ReadOptions::with_account_files())
+}
+
+/// Like [`scan`], keeping the contents that `options` asks for.
+pub fn scan_with(
+    image: &Image,
+    threads: usize,
+    options: &ReadOptions,
+) -> Result<Scan, HardenError> {
     let count = image.layers.len();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<ScannedLayer, HardenError>>>> =
@@ -45,7 +54,7 @@ pub fn scan(image: &Image, threads: usize) -> Result<Scan, HardenError> {
                 if index >= count {
                     return;
                 }
-                let result = scan_layer(image, index);
+                let result = scan_layer(image, index, options);
                 results.lock().expect("scan results lock")[index] = Some(result);
             });
         }
@@ -66,7 +75,11 @@ pub fn scan(image: &Image, threads: usize) -> Result<Scan, HardenError> {
     Ok(Scan { layers, tree })
 }
 
-fn scan_layer(image: &Image, index: usize) -> Result<ScannedLayer, HardenError> {
+fn scan_layer(
+    image: &Image,
+    index: usize,
+    options: &ReadOptions,
+) -> Result<ScannedLayer, HardenError> {
     let info = &image.layers[index];
     let (blob, _) = image.open_layer_blob(index).map_err(HardenError::Image)?;
     let mut blob = Hashing::new(blob);
@@ -77,12 +90,10 @@ fn scan_layer(image: &Image, index: usize) -> Result<ScannedLayer, HardenError> 
     };
     let (compression, stream) = decompress(&mut blob, MAX_LAYER_SIZE).map_err(tar_error)?;
     let mut stream = Hashing::new(stream);
-    let layer = read_layer(&mut stream, &ReadOptions::with_account_files()).map_err(|source| {
-        HardenError::Layer {
-            layer: index,
-            digest: info.digest.clone(),
-            source,
-        }
+    let layer = read_layer(&mut stream, options).map_err(|source| HardenError::Layer {
+        layer: index,
+        digest: info.digest.clone(),
+        source,
     })?;
     let (stream, diff_id, _) = stream.finish();
     drop(stream);

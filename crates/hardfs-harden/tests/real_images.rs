@@ -430,3 +430,35 @@ fn root_user_is_rejected() {
         .expect("nginx runs as root");
     assert!(error.to_string().contains("would run as root"), "{error}");
 }
+
+#[test]
+fn append_mode_leaves_ghosts() {
+    let scratch = tempfile::tempdir().unwrap();
+    let output = format!("oci:{}/appuser", scratch.path().display());
+    let input = format!("oci:{}", export("appuser", "oci"));
+    let options = HardenOptions {
+        append: true,
+        ..options_for("appuser")
+    };
+    let (image, _, outcome) = harden(&input, &output, &options);
+    assert_eq!(outcome.layers.len(), image.layers.len() + 1);
+    for (index, layer) in image.layers.iter().enumerate() {
+        assert_eq!(outcome.layers[index].action, LayerAction::Copied);
+        assert_eq!(outcome.layers[index].digest, layer.digest);
+    }
+
+    let hardened = Image::open(&Reference::parse(&output).unwrap(), &Platform::host()).unwrap();
+    let built = hardened.build_tree(&BuildOptions::default()).unwrap();
+    let input = AuditInput::new(&built.tree, &hardened.config, Vec::new(), &built.warnings);
+    let slugs: Vec<&str> = audit(&input)
+        .iter()
+        .map(|finding| finding.rule.slug)
+        .collect();
+    assert!(!slugs.contains(&"setuid-file"), "{slugs:?}");
+    assert!(!slugs.contains(&"setgid-file"), "{slugs:?}");
+    assert!(!slugs.contains(&"file-capability"), "{slugs:?}");
+    assert!(
+        !built.tree.ghosts().is_empty(),
+        "append mode leaves the lower copies"
+    );
+}

@@ -121,6 +121,12 @@ pub struct HardenArgs {
     #[arg(long, value_enum)]
     pub compression: Option<LayerCompression>,
 
+    /// rewrite: patch the layers that hold a changed entry, leaving no
+    /// ghost copy. append: add one layer on top (faster, but every lower
+    /// blob keeps its privileged copies).
+    #[arg(long, value_enum, default_value_t = HardenMode::Rewrite)]
+    pub mode: HardenMode,
+
     /// Threads for reading and compressing; 0 means one per CPU.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -155,4 +161,10 @@ pub enum RemovalPreset {
     Shells,
     /// apt, dpkg, apk, yum, dnf, rpm and their databases.
     PackageManagers,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HardenMode {
+    Rewrite,
+    Append,
 }

@@ -8,7 +8,7 @@ use hardfs_harden::{HardenError, HardenOptions, OutputReference};
 use hardfs_image::{Image, Platform, Reference};
 use hardfs_tar::Compression;
 
-use crate::cli::{HardenArgs, HardenChange, LayerCompression, RemovalPreset};
+use crate::cli::{HardenArgs, HardenChange, HardenMode, LayerCompression, RemovalPreset};
 use crate::cmd::Hint;
 
 pub fn run(args: &HardenArgs) -> Result<u8> {
@@ -39,7 +39,7 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         .with_context(|| format!("cannot open image `{input}`"))?;
     tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened input");
 
-    let (scan, plan) = match hardfs_harden::prepare(&image, &options) {
+    let (scan, mut plan) = match hardfs_harden::prepare(&image, &options) {
         Ok(prepared) => prepared,
         Err(error @ HardenError::RootUser { .. }) => {
             return Err(anyhow::Error::new(error).context(Hint(
@@ -49,7 +49,15 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         }
         Err(error) => return Err(error.into()),
     };
-    let summary = render::Summary::new(&image, &scan, &plan);
+    let hidden = plan.changes.iter().filter(|change| change.hidden).count();
+    if options.append {
+        // Append mode changes only what the final view shows.
+        plan.changes.retain(|change| !change.hidden);
+    }
+    let mut summary = render::Summary::new(&image, &scan, &plan);
+    if options.append {
+        summary.rewritten_layers.clear();
+    }
     let mut out = std::io::stdout().lock();
     if args.dry_run {
         render::print(&mut out, args.format, &summary, None)?;
@@ -59,6 +67,12 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
     let outcome = hardfs_harden::write(&image, &scan, &plan, &options, &output)
         .with_context(|| format!("cannot write `{}`", output.path.display()))?;
     render::print(&mut out, args.format, &summary, Some(&outcome))?;
+    if options.append {
+        tracing::warn!(
+            hidden,
+            "append mode: the lower layers still contain every changed entry, privileged copies included; use --mode rewrite to remove them"
+        );
+    }
     Ok(0)
 }
 
@@ -89,6 +103,7 @@ fn options(args: &HardenArgs) -> HardenOptions {
             LayerCompression::None => Compression::None,
         }),
         threads: args.threads,
+        append: args.mode == HardenMode::Append,
     }
 }
 
