@@ -32,9 +32,9 @@ impl<W: Write> Encoder<W> {
             Compression::Gzip => Encoder::Gzip(ParallelGzip::new(output, threads)),
             Compression::Zstd => {
                 let mut encoder = zstd::stream::write::Encoder::new(output, ZSTD_LEVEL)?;
-                // With one or more workers zstd splits the input into jobs
-                // of a size set by the level, so the bytes are the same for
-                // any worker count.
+                // Multithreaded even with one worker, so that every thread
+                // count takes the same code path. A test checks that one and
+                // two workers give the same bytes.
                 encoder.multithread(threads.max(1) as u32)?;
                 Encoder::Zstd(encoder)
             }
@@ -238,7 +238,7 @@ mod tests {
     }
 
     /// The gzip bytes depend on the deflate implementation: this digest
-    /// holds for flate2's zlib-rs backend, and changes if another backend
+    /// is the value for flate2's zlib-rs backend, and changes if another backend
     /// is linked in, which would change every rewritten layer's digest.
     #[test]
     fn gzip_golden_digest() {
