@@ -174,7 +174,7 @@ pub fn plan(
     config: &hardfs_image::ImageConfig,
     options: &HardenOptions,
 ) -> Result<Plan, HardenError> {
-    let keep = keep_set(options);
+    let keep = keep_set(&scan.tree, options);
     let mut plan = Plan {
         edits: vec![BTreeMap::new(); scan.layers.len()],
         previous_user: config.user.clone(),
@@ -214,12 +214,20 @@ pub fn plan(
     Ok(plan)
 }
 
-fn keep_set(options: &HardenOptions) -> BTreeSet<Box<[u8]>> {
-    options
-        .keep
-        .iter()
-        .filter_map(|(path, _)| normalize(path.as_bytes()).ok())
-        .collect()
+/// Normalized kept paths and every other name of their inodes, because
+/// patching any hardlinked name would change the kept file too.
+fn keep_set(tree: &Tree, options: &HardenOptions) -> BTreeSet<Box<[u8]>> {
+    let mut keep = BTreeSet::new();
+    for (path, _) in &options.keep {
+        let Ok(path) = normalize(path.as_bytes()) else {
+            continue;
+        };
+        if let Some(file) = tree.lookup(&path) {
+            keep.extend(file.other_names().into_iter().map(Vec::into_boxed_slice));
+        }
+        keep.insert(path);
+    }
+    keep
 }
 
 /// Plans the bit changes of one layer entry.

@@ -77,6 +77,11 @@ pub struct HardenArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Settings file with `[[keep]]` tables (`path`, `reason`). Default:
+    /// `.hardfs.toml` in the current directory, when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Leave PATH unchanged (repeatable). Write `PATH=REASON` to record why.
     #[arg(long, value_name = "PATH[=REASON]")]
     pub keep: Vec<String>,

@@ -89,3 +89,62 @@ fn rootfs_mode_clears_bits() {
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o755);
 }
+
+#[test]
+fn settings_file_keeps_path() {
+    let scratch = tempfile::tempdir().unwrap();
+    let settings = scratch.path().join("hardfs.toml");
+    std::fs::write(
+        &settings,
+        "[[keep]]\npath = \"/usr/bin/su\"\nreason = \"operators switch users\"\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("hardfs")
+        .unwrap()
+        .args(["harden", &format!("oci:{}", nginx_layout())])
+        .args([
+            "--user",
+            "www-data",
+            "--dry-run",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(&settings)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let changes = summary["plan"]["changes"].as_array().unwrap();
+    assert!(changes.iter().all(|change| change["path"] != "/usr/bin/su"));
+    assert!(changes
+        .iter()
+        .any(|change| change["path"] == "/usr/bin/passwd"));
+    assert_eq!(summary["plan"]["kept"][0]["path"], "/usr/bin/su");
+    assert_eq!(
+        summary["plan"]["kept"][0]["reason"],
+        "operators switch users"
+    );
+}
+
+#[test]
+fn invalid_settings_file_is_error() {
+    let scratch = tempfile::tempdir().unwrap();
+    let settings = scratch.path().join("hardfs.toml");
+    std::fs::write(&settings, "[[keep]]\npath = \"/x\"\n").unwrap();
+    let output = Command::cargo_bin("hardfs")
+        .unwrap()
+        .args(["harden", "--rootfs"])
+        .arg(scratch.path())
+        .arg("--config")
+        .arg(&settings)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid settings file"), "{stderr}");
+}

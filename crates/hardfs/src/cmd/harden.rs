@@ -3,6 +3,8 @@
 
 mod render;
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use hardfs_harden::{HardenError, HardenOptions, OutputReference};
 use hardfs_image::{Image, Platform, Reference};
@@ -12,7 +14,8 @@ use crate::cli::{HardenArgs, HardenChange, HardenMode, LayerCompression, Removal
 use crate::cmd::Hint;
 
 pub fn run(args: &HardenArgs) -> Result<u8> {
-    let options = options(args);
+    let mut options = options(args);
+    options.keep.extend(settings_keeps(args.config.as_deref())?);
     let output = match &args.output {
         Some(text) => Some(OutputReference::parse(text)?),
         None => None,
@@ -118,4 +121,41 @@ fn removals(args: &HardenArgs) -> Vec<String> {
         globs.extend(preset_globs.iter().map(|glob| glob.to_string()));
     }
     globs
+}
+
+/// Default settings file, read from the current directory when present.
+const SETTINGS_FILE: &str = ".hardfs.toml";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    #[serde(default)]
+    keep: Vec<KeepEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeepEntry {
+    path: String,
+    reason: String,
+}
+
+/// Reads the `[[keep]]` entries of the settings file: the one given with
+/// `--config`, else `.hardfs.toml` when it exists.
+fn settings_keeps(given: Option<&Path>) -> Result<Vec<(String, String)>> {
+    let path = match given {
+        Some(path) => path,
+        None if Path::new(SETTINGS_FILE).is_file() => Path::new(SETTINGS_FILE),
+        None => return Ok(Vec::new()),
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read settings file `{}`", path.display()))?;
+    let settings: Settings = toml::from_str(&text)
+        .with_context(|| format!("invalid settings file `{}`", path.display()))?;
+    tracing::debug!(file = %path.display(), keeps = settings.keep.len(), "read settings");
+    Ok(settings
+        .keep
+        .into_iter()
+        .map(|keep| (keep.path, keep.reason))
+        .collect())
 }
