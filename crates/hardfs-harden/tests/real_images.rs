@@ -241,8 +241,17 @@ fn podman_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Loads a hardened docker-archive into podman and returns its name.
-fn load_hardened(name: &str, scratch: &Path) -> String {
+/// An image loaded into podman, removed when dropped.
+struct LoadedImage(String);
+
+impl Drop for LoadedImage {
+    fn drop(&mut self) {
+        let _ = podman(&["rmi", "-f", &self.0]);
+    }
+}
+
+/// Loads a hardened docker-archive into podman.
+fn load_hardened(name: &str, scratch: &Path) -> LoadedImage {
     let tag = format!("localhost/hardfs-harden-test/{name}:latest");
     let archive = scratch.join(format!("{name}.tar"));
     let input = format!("oci:{}", export(name, "oci"));
@@ -252,11 +261,12 @@ fn load_hardened(name: &str, scratch: &Path) -> String {
         &options_for(name),
     );
     podman_ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let image = LoadedImage(tag.clone());
     let found = podman_ok(&[
         "run", "--rm", "--user", "0", &tag, "find", "/", "-xdev", "-perm", "/6000",
     ]);
     assert_eq!(found, "", "{name}: setuid/setgid files remain");
-    tag
+    image
 }
 
 /// A container removed when dropped, so a failed assertion cleans up too.
@@ -300,7 +310,7 @@ fn podman_runs_hardened_services() {
         "net.ipv4.ip_unprivileged_port_start=0",
         "-p",
         "127.0.0.1:18481:80",
-        &nginx,
+        &nginx.0,
     ]);
     let answered = wait_until(|| {
         Command::new("curl")
@@ -331,7 +341,7 @@ fn podman_runs_hardened_services() {
         "--read-only",
         "--tmpfs",
         "/tmp:U",
-        &redis,
+        &redis.0,
     ]);
     let pong = wait_until(|| {
         let output = podman(&["exec", &cache.0, "redis-cli", "ping"]);
@@ -352,7 +362,7 @@ fn podman_runs_hardened_services() {
         &database.0,
         "--tmpfs",
         "/tmp:U",
-        &postgres,
+        &postgres.0,
     ]);
     let selected = wait_until(|| {
         let output = podman(&[
