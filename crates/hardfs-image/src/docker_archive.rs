@@ -85,6 +85,8 @@ pub(crate) fn open(reference: &Reference) -> Result<Image, ImageError> {
         manifest_digest: None,
         config_digest,
         config,
+        config_bytes,
+        manifest_bytes: None,
         layers,
         warnings: Vec::new(),
         source: Source::Layers(Box::new(store)),

@@ -36,6 +36,10 @@ pub struct Image {
     /// Digest of the configuration blob (`sha256:…`); empty for `dir:`.
     pub config_digest: String,
     pub config: ImageConfig,
+    /// The configuration blob as stored; empty for `dir:`.
+    pub config_bytes: Vec<u8>,
+    /// The image manifest as stored, where the format has one.
+    pub manifest_bytes: Option<Vec<u8>>,
     /// Layers, base first.
     pub layers: Vec<LayerInfo>,
     /// Problems that did not stop reading, such as a media type that does
@@ -57,5 +61,24 @@ impl Image {
             Transport::Oci | Transport::OciArchive => oci::open(reference, platform),
             Transport::Dir => rootfs::open(reference),
         }
+    }
+
+    /// Opens the raw blob of layer `index` (compressed as stored) for
+    /// streaming, with its size in bytes. The digest is not checked here.
+    pub fn open_layer_blob(
+        &self,
+        index: usize,
+    ) -> Result<(Box<dyn std::io::Read + Send>, u64), ImageError> {
+        let Source::Layers(store) = &self.source else {
+            return Err(ImageError::Invalid {
+                what: self.reference.clone(),
+                reason: "a root directory has no layer blobs".into(),
+            });
+        };
+        let layer = self.layers.get(index).ok_or_else(|| ImageError::Invalid {
+            what: self.reference.clone(),
+            reason: format!("it has no layer {index}"),
+        })?;
+        store.open(&layer.blob)
     }
 }

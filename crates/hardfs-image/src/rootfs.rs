@@ -31,6 +31,8 @@ pub(crate) fn open(reference: &Reference) -> Result<Image, ImageError> {
         manifest_digest: None,
         config_digest: String::new(),
         config: ImageConfig::default(),
+        config_bytes: Vec::new(),
+        manifest_bytes: None,
         layers: Vec::new(),
         warnings: Vec::new(),
         source: Source::RootDirectory(reference.path.clone()),

@@ -13,6 +13,12 @@ pub enum TarError {
         #[source]
         source: io::Error,
     },
+    #[error("failed to write tar stream at offset {offset}")]
+    Write {
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
     #[error("tar stream ends inside {what} at offset {offset} (truncated)")]
     Truncated { what: &'static str, offset: u64 },
     #[error(

@@ -43,6 +43,8 @@ pub(crate) mod field {
     pub const TYPEFLAG: usize = 156;
     pub const LINKNAME: (usize, usize) = (157, 100);
     pub const MAGIC: (usize, usize) = (257, 8);
+    pub const UNAME: (usize, usize) = (265, 32);
+    pub const GNAME: (usize, usize) = (297, 32);
     pub const DEVMAJOR: (usize, usize) = (329, 8);
     pub const DEVMINOR: (usize, usize) = (337, 8);
     pub const PREFIX: (usize, usize) = (345, 155);

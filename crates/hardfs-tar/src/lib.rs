@@ -8,12 +8,16 @@
 //! raw bytes. Every field is bounded, and limits on name length, PAX size,
 //! entry size and entry count turn hostile input into errors.
 //!
+//! The patcher copies a tar stream while rewriting the headers of chosen
+//! entries in place, leaving every other byte as it was.
+//!
 //! The writer emits deterministic ustar/PAX archives; the image rewriter and
 //! the tests both use it.
 
 mod compress;
 mod error;
 mod header;
+mod patch;
 mod pax;
 mod reader;
 mod writer;
@@ -21,6 +25,7 @@ mod writer;
 pub use compress::{decompress, sniff, Compression, LimitedReader};
 pub use error::TarError;
 pub use header::{EntryType, BLOCK_SIZE};
+pub use patch::{patch_headers, patch_stream, HeaderPatch, PatchStats};
 pub use reader::{Entry, Limits, Reader};
 pub use writer::{EntryBuilder, LongNames, Writer};
 

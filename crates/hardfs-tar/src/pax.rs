@@ -58,10 +58,10 @@ pub(crate) fn parse(body: &[u8], offset: u64) -> Result<PaxFields, TarError> {
 }
 
 /// One record's key and value, and the input after it.
-type Record<'a> = (&'a [u8], &'a [u8], &'a [u8]);
+pub(crate) type Record<'a> = (&'a [u8], &'a [u8], &'a [u8]);
 
 /// Splits one `LEN KEY=VALUE\n` record off the front of `input`.
-fn next_record(input: &[u8], offset: u64) -> Result<Record<'_>, TarError> {
+pub(crate) fn next_record(input: &[u8], offset: u64) -> Result<Record<'_>, TarError> {
     let error = |reason: &str| TarError::Pax {
         offset,
         reason: reason.to_string(),

@@ -127,6 +127,40 @@ impl<W: Write> Writer<W> {
     }
 
     pub fn append(&mut self, entry: &EntryBuilder) -> io::Result<()> {
+        let size = if entry.entry_type == EntryType::Regular {
+            entry.data.len() as u64
+        } else {
+            0
+        };
+        self.append_header(entry, size)?;
+        if size > 0 {
+            self.inner.write_all(&entry.data)?;
+            self.write_padding(size)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a regular file whose `size` bytes of content come from
+    /// `content` instead of `entry.data`, for files too large to hold in
+    /// memory. Fails when `content` ends early.
+    pub fn append_stream(
+        &mut self,
+        entry: &EntryBuilder,
+        size: u64,
+        content: &mut impl io::Read,
+    ) -> io::Result<()> {
+        self.append_header(entry, size)?;
+        let copied = io::copy(&mut io::Read::take(content, size), &mut self.inner)?;
+        if copied != size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("content ended after {copied} of {size} bytes"),
+            ));
+        }
+        self.write_padding(size)
+    }
+
+    fn append_header(&mut self, entry: &EntryBuilder, size: u64) -> io::Result<()> {
         let mut records = Vec::new();
         let mut block = [0u8; BLOCK_SIZE];
 
@@ -145,11 +179,6 @@ impl<W: Write> Writer<W> {
         } else {
             put(&mut block, field::LINKNAME.0, &entry.link_name);
         }
-        let size = if entry.entry_type == EntryType::Regular {
-            entry.data.len() as u64
-        } else {
-            0
-        };
         for (key, value, range) in [
             ("uid", entry.uid, field::UID),
             ("gid", entry.gid, field::GID),
@@ -177,12 +206,7 @@ impl<W: Write> Writer<W> {
             self.write_pax_header(&entry.path, entry.mtime, &records)?;
         }
         header::write_checksum(&mut block);
-        self.inner.write_all(&block)?;
-        if size > 0 {
-            self.inner.write_all(&entry.data)?;
-            self.write_padding(size)?;
-        }
-        Ok(())
+        self.inner.write_all(&block)
     }
 
     /// Writes bytes as they are, for tests that need malformed archives.

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Profile(args) => cmd::profile::run(args),
         Command::Learn(args) => cmd::learn::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Harden(args) => cmd::harden::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod harden;
 pub mod learn;
 pub mod lint;
 pub mod profile;

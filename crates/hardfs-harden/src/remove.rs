@@ -1,0 +1,166 @@
+//! `--remove GLOB` and the removal presets: matching paths of the final
+//! view become whiteouts in the layer hardfs adds, and a warning names
+//! each entrypoint or command word that needs a removed path.
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use hardfs_fs::{normalize, FileKind, Tree};
+use hardfs_image::ImageConfig;
+
+use crate::plan::absolute_bytes;
+use crate::HardenError;
+
+/// Search path runc uses when the image sets no `PATH`.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Shells, in every directory Debian, Alpine and Red Hat images put them.
+const SHELLS: &[&str] =
+    &["{bin,usr/bin,usr/local/bin}/{sh,bash,dash,ash,zsh,ksh,mksh,csh,tcsh,fish,rbash,busybox}"];
+
+/// System package managers and their helpers.
+const PACKAGE_MANAGERS: &[&str] = &[
+    "{bin,usr/bin,sbin,usr/sbin}/{apt,apt-get,apt-cache,apt-config,apt-mark,dpkg,dpkg-deb,dpkg-query,apk,yum,dnf,microdnf,rpm,zypper}",
+    "usr/lib/apt",
+    "usr/lib/dpkg",
+    "var/lib/dpkg",
+];
+
+/// Globs of a preset by name: `shells` or `package-managers`.
+pub fn preset(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "shells" => Some(SHELLS),
+        "package-managers" => Some(PACKAGE_MANAGERS),
+        _ => None,
+    }
+}
+
+/// Paths to remove: the top-most matching path of each subtree.
+pub(crate) fn matching_paths(tree: &Tree, globs: &[String]) -> Result<Vec<Vec<u8>>, HardenError> {
+    if globs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let set = compile(globs)?;
+    let mut removed: Vec<Vec<u8>> = Vec::new();
+    tree.walk(|path, _| {
+        if path.is_empty() {
+            return;
+        }
+        let inside_removed = removed
+            .last()
+            .is_some_and(|top| path.starts_with(top) && path.get(top.len()) == Some(&b'/'));
+        if inside_removed {
+            return;
+        }
+        let text = String::from_utf8_lossy(path);
+        if set.is_match(text.as_ref()) {
+            removed.push(path.to_vec());
+        }
+    });
+    Ok(removed)
+}
+
+fn compile(globs: &[String]) -> Result<GlobSet, HardenError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let pattern = glob.trim_start_matches('/');
+        let compiled = GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|error| HardenError::InvalidGlob {
+                glob: glob.clone(),
+                reason: error.kind().to_string(),
+            })?;
+        builder.add(compiled);
+    }
+    builder.build().map_err(|error| HardenError::InvalidGlob {
+        glob: globs.join(" "),
+        reason: error.kind().to_string(),
+    })
+}
+
+/// Warnings for entrypoint and command words (the program and, for a shell
+/// form, the shell) that resolve to a removed path.
+pub(crate) fn command_warnings(
+    tree: &Tree,
+    config: &ImageConfig,
+    removed: &[Vec<u8>],
+) -> Vec<String> {
+    let search = config.env_var("PATH").unwrap_or(DEFAULT_PATH);
+    let mut warnings = Vec::new();
+    for (field, words) in [("Entrypoint", &config.entrypoint), ("Cmd", &config.cmd)] {
+        let Some(program) = words.first() else {
+            continue;
+        };
+        let mut candidates = Vec::new();
+        if program.contains('/') {
+            candidates.push(program.clone());
+        } else {
+            candidates.extend(search.split(':').map(|dir| format!("{dir}/{program}")));
+        }
+        for candidate in candidates {
+            let Ok(path) = normalize(candidate.as_bytes()) else {
+                continue;
+            };
+            let Some(file) = tree.lookup_following(&path) else {
+                continue;
+            };
+            if file.inode().kind == FileKind::Directory {
+                continue;
+            }
+            let resolved = file.path();
+            let hit = removed.iter().find(|top| {
+                [&path[..], &resolved[..]].iter().any(|name| {
+                    name.starts_with(top) && (name.len() == top.len() || name[top.len()] == b'/')
+                })
+            });
+            if let Some(top) = hit {
+                warnings.push(format!(
+                    "config.{field} runs `{program}`, which resolves to {} under the removed {}",
+                    absolute_bytes(&resolved),
+                    absolute_bytes(top)
+                ));
+            }
+            break;
+        }
+    }
+    warnings
+}
+
+/// Builds the whiteout name that hides `path` (`dir/.wh.name`).
+pub(crate) fn whiteout_name(path: &[u8]) -> Vec<u8> {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(index) => [&path[..=index], b".wh.", &path[index + 1..]].concat(),
+        None => [&b".wh."[..], path].concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whiteout_names() {
+        assert_eq!(whiteout_name(b"usr/bin/bash"), b"usr/bin/.wh.bash");
+        assert_eq!(whiteout_name(b"opt"), b".wh.opt");
+    }
+
+    #[test]
+    fn presets_compile() {
+        for name in ["shells", "package-managers"] {
+            let globs: Vec<String> = preset(name)
+                .unwrap()
+                .iter()
+                .map(|g| g.to_string())
+                .collect();
+            let set = compile(&globs).unwrap();
+            assert!(set.is_match("usr/bin/bash") || set.is_match("usr/bin/apt-get"));
+        }
+        assert!(preset("editors").is_none());
+    }
+
+    #[test]
+    fn glob_does_not_cross_directories() {
+        let set = compile(&["/usr/bin/*sh".to_string()]).unwrap();
+        assert!(set.is_match("usr/bin/bash"));
+        assert!(!set.is_match("usr/bin/x/bash"));
+    }
+}

@@ -1,0 +1,332 @@
+//! `--rootfs DIR`: the bit changes (setuid, setgid, capabilities,
+//! world-write) made in place on an unpacked root filesystem, as a build
+//! stage would run them.
+//!
+//! Every operation goes through a file descriptor opened under DIR. Each
+//! directory is entered with `openat2` and `RESOLVE_BENEATH |
+//! RESOLVE_NO_SYMLINKS`, and each file is opened with `O_NOFOLLOW`.
+//! Symlinks are never followed, so a link pointing at `/etc/shadow`,
+//! `../..` or any host file changes nothing outside DIR. Device nodes,
+//! FIFOs and sockets are left alone because opening them can block or act.
+//! Ownership changes and the runtime user apply only to images.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use hardfs_fs::normalize;
+use hardfs_tar::{EntryType, CAPABILITY_XATTR};
+use rustix::fs::{
+    fchmod, fgetxattr, fremovexattr, fstat, open, openat2, Dir, FileType, Mode, OFlags,
+    ResolveFlags,
+};
+use rustix::io::Errno;
+
+use crate::plan::{absolute_bytes, bits_to_clear, Change, Metadata};
+use crate::{HardenError, HardenOptions};
+
+/// Deepest directory nesting walked.
+const MAX_DEPTH: usize = 4096;
+
+/// Applies the bit changes under `root` (or only lists them with
+/// `dry_run`) and returns them, sorted by path.
+pub fn harden_rootfs(
+    root: &Path,
+    options: &HardenOptions,
+    dry_run: bool,
+) -> Result<Vec<Change>, HardenError> {
+    let root_fd = open(
+        root,
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|error| failure(b"", error))?;
+    let keep: Vec<Box<[u8]>> = options
+        .keep
+        .iter()
+        .filter_map(|(path, _)| normalize(path.as_bytes()).ok())
+        .collect();
+    let mut walk = Walk {
+        options,
+        dry_run,
+        keep,
+        changes: Vec::new(),
+    };
+    walk.directory(&root_fd, &mut Vec::new(), 0)?;
+    walk.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(walk.changes)
+}
+
+struct Walk<'a> {
+    options: &'a HardenOptions,
+    dry_run: bool,
+    keep: Vec<Box<[u8]>>,
+    changes: Vec<Change>,
+}
+
+impl Walk<'_> {
+    fn directory(
+        &mut self,
+        dir: &OwnedFd,
+        path: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), HardenError> {
+        if depth > MAX_DEPTH {
+            return Err(failure(path, Errno::LOOP));
+        }
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let entries = Dir::read_from(dir).map_err(|error| failure(path, error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| failure(path, error))?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." && is_walked(entry.file_type()) {
+                names.push(name.to_vec());
+            }
+        }
+        names.sort();
+        for name in names {
+            let before = path.len();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&name);
+            let result = self.entry(dir, &name, path, depth);
+            path.truncate(before);
+            result?;
+        }
+        Ok(())
+    }
+
+    fn entry(
+        &mut self,
+        dir: &OwnedFd,
+        name: &[u8],
+        path: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), HardenError> {
+        let name = std::ffi::CString::new(name).map_err(|_| failure(path, Errno::INVAL))?;
+        // Opening a symlink fails here (ELOOP), so a link swapped in after
+        // the directory was read is skipped, never followed.
+        let fd = match open_beneath(dir, &name) {
+            Ok(fd) => fd,
+            Err(Errno::LOOP) | Err(Errno::NOENT) | Err(Errno::XDEV) => return Ok(()),
+            Err(error) => return Err(failure(path, error)),
+        };
+        let stat = fstat(&fd).map_err(|error| failure(path, error))?;
+        let kind = FileType::from_raw_mode(stat.st_mode);
+        let entry_type = match kind {
+            FileType::Directory => EntryType::Directory,
+            FileType::RegularFile => EntryType::Regular,
+            _ => return Ok(()),
+        };
+        if !self.keep.iter().any(|kept| **kept == **path) {
+            self.change(&fd, entry_type, &stat, path)?;
+        }
+        if entry_type == EntryType::Directory {
+            self.directory(&fd, path, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    fn change(
+        &mut self,
+        fd: &OwnedFd,
+        entry_type: EntryType,
+        stat: &rustix::fs::Stat,
+        path: &[u8],
+    ) -> Result<(), HardenError> {
+        let mode = stat.st_mode & 0o7777;
+        let has_capability = entry_type == EntryType::Regular && has_capability(fd, path)?;
+        let (clear, actions) = bits_to_clear(entry_type, mode, has_capability, self.options);
+        if actions.is_empty() {
+            return Ok(());
+        }
+        if !self.dry_run {
+            if has_capability && self.options.drop_capabilities {
+                fremovexattr(fd, CAPABILITY_XATTR).map_err(|error| failure(path, error))?;
+            }
+            if clear != 0 {
+                fchmod(fd, Mode::from_raw_mode(mode & !clear))
+                    .map_err(|error| failure(path, error))?;
+            }
+        }
+        let before = Metadata {
+            mode,
+            uid: u64::from(stat.st_uid),
+            gid: u64::from(stat.st_gid),
+        };
+        let reason = actions
+            .iter()
+            .map(|action| action.reason())
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.changes.push(Change {
+            path: absolute_bytes(path),
+            layer: 0,
+            actions,
+            before,
+            after: Metadata {
+                mode: mode & !clear,
+                ..before
+            },
+            hidden: false,
+            reason,
+        });
+        Ok(())
+    }
+}
+
+/// Types worth opening; `Unknown` (some file systems report no type) is
+/// opened and checked with `fstat`.
+fn is_walked(kind: FileType) -> bool {
+    matches!(
+        kind,
+        FileType::Directory | FileType::RegularFile | FileType::Unknown
+    )
+}
+
+fn open_beneath(dir: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
+    openat2(
+        dir.as_fd(),
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )
+}
+
+fn has_capability(fd: &OwnedFd, path: &[u8]) -> Result<bool, HardenError> {
+    let mut value = [0u8; 64];
+    match fgetxattr(fd, CAPABILITY_XATTR, &mut value) {
+        Ok(_) | Err(Errno::RANGE) => Ok(true),
+        Err(Errno::NODATA) | Err(Errno::NOTSUP) => Ok(false),
+        Err(error) => Err(failure(path, error)),
+    }
+}
+
+fn failure(path: &[u8], error: Errno) -> HardenError {
+    HardenError::Rootfs {
+        path: absolute_bytes(path),
+        source: error.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    use super::*;
+
+    const CAPABILITY: [u8; 20] = [
+        0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00,
+    ];
+
+    fn mode_of(path: &Path) -> u32 {
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    fn make(path: &Path, mode: u32) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"x").unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn rootfs_bits_are_cleared() {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().join("root");
+        make(&root.join("usr/bin/su"), 0o4755);
+        make(&root.join("usr/bin/wall"), 0o2755);
+        make(&root.join("srv/open"), 0o666);
+        std::fs::create_dir_all(root.join("tmp")).unwrap();
+        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+            .unwrap();
+
+        let changes = harden_rootfs(&root, &HardenOptions::default(), false).unwrap();
+        assert_eq!(mode_of(&root.join("usr/bin/su")), 0o755);
+        assert_eq!(mode_of(&root.join("usr/bin/wall")), 0o755);
+        assert_eq!(mode_of(&root.join("srv/open")), 0o664);
+        assert_eq!(mode_of(&root.join("tmp")), 0o1777);
+        let paths: Vec<&str> = changes.iter().map(|change| change.path.as_str()).collect();
+        assert_eq!(paths, ["/srv/open", "/usr/bin/su", "/usr/bin/wall"]);
+    }
+
+    #[test]
+    fn rootfs_dry_run_changes_nothing() {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().join("root");
+        make(&root.join("bin/su"), 0o4755);
+        let changes = harden_rootfs(&root, &HardenOptions::default(), true).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(mode_of(&root.join("bin/su")), 0o4755);
+    }
+
+    #[test]
+    fn rootfs_capability_is_removed() {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().join("root");
+        make(&root.join("bin/ping"), 0o755);
+        let file = std::fs::File::open(root.join("bin/ping")).unwrap();
+        if let Err(error) = rustix::fs::fsetxattr(
+            &file,
+            CAPABILITY_XATTR,
+            &CAPABILITY,
+            rustix::fs::XattrFlags::empty(),
+        ) {
+            panic!("cannot set a capability in {} ({error}); run the tests as root on a file system with xattrs", root.display());
+        }
+        harden_rootfs(&root, &HardenOptions::default(), false).unwrap();
+        let mut value = [0u8; 64];
+        assert_eq!(
+            fgetxattr(&file, CAPABILITY_XATTR, &mut value),
+            Err(Errno::NODATA)
+        );
+    }
+
+    #[test]
+    fn hostile_symlinks_are_not_followed() {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().join("root");
+        let outside = scratch.path().join("host");
+        make(&outside.join("suid"), 0o4755);
+        make(&outside.join("dir/suid"), 0o4755);
+        make(&root.join("etc/hostname"), 0o644);
+        let host_passwd = mode_of(Path::new("/etc/passwd"));
+
+        symlink(outside.join("suid"), root.join("absolute")).unwrap();
+        symlink("../host/suid", root.join("relative")).unwrap();
+        symlink(
+            "../../../../../../../../etc/passwd",
+            root.join("etc/passwd"),
+        )
+        .unwrap();
+        symlink("/etc/passwd", root.join("etc/shadow")).unwrap();
+        symlink(outside.join("dir"), root.join("linked-dir")).unwrap();
+        symlink("/", root.join("host-root")).unwrap();
+
+        let changes = harden_rootfs(&root, &HardenOptions::default(), false).unwrap();
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(mode_of(&outside.join("suid")), 0o4755);
+        assert_eq!(mode_of(&outside.join("dir/suid")), 0o4755);
+        assert_eq!(mode_of(Path::new("/etc/passwd")), host_passwd);
+    }
+
+    #[test]
+    fn symlinked_root_is_rejected() {
+        let scratch = tempfile::tempdir().unwrap();
+        std::fs::create_dir(scratch.path().join("real")).unwrap();
+        symlink(scratch.path().join("real"), scratch.path().join("link")).unwrap();
+        let error = harden_rootfs(
+            &scratch.path().join("link"),
+            &HardenOptions::default(),
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(error, HardenError::Rootfs { .. }), "{error}");
+    }
+}

@@ -1,0 +1,161 @@
+//! `hardfs harden`: resolve the arguments, plan, write the image and print
+//! the summary.
+
+mod render;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use hardfs_harden::{HardenError, HardenOptions, OutputReference};
+use hardfs_image::{Image, Platform, Reference};
+use hardfs_tar::Compression;
+
+use crate::cli::{HardenArgs, HardenChange, HardenMode, LayerCompression, RemovalPreset};
+use crate::cmd::Hint;
+
+pub fn run(args: &HardenArgs) -> Result<u8> {
+    let mut options = options(args);
+    options.keep.extend(settings_keeps(args.config.as_deref())?);
+    let output = match &args.output {
+        Some(text) => Some(OutputReference::parse(text)?),
+        None => None,
+    };
+    if let Some(root) = &args.rootfs {
+        let changes = hardfs_harden::harden_rootfs(root, &options, args.dry_run)
+            .with_context(|| format!("cannot harden `{}`", root.display()))?;
+        let mut out = std::io::stdout().lock();
+        render::print_rootfs(
+            &mut out,
+            args.format,
+            &root.display().to_string(),
+            &changes,
+            args.dry_run,
+        )?;
+        return Ok(0);
+    }
+    let input = args
+        .image
+        .as_deref()
+        .expect("clap requires IMAGE without --rootfs");
+    let reference = Reference::parse(input)?;
+    let image = Image::open(&reference, &Platform::host())
+        .with_context(|| format!("cannot open image `{input}`"))?;
+    tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened input");
+
+    let (scan, mut plan) = match hardfs_harden::prepare(&image, &options) {
+        Ok(prepared) => prepared,
+        Err(error @ HardenError::RootUser { .. }) => {
+            return Err(anyhow::Error::new(error).context(Hint(
+                "choose a non-root user with --user NAME|UID[:GID] or --create-user NAME, or pass --allow-root"
+                    .into(),
+            )))
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let hidden = plan.changes.iter().filter(|change| change.hidden).count();
+    if options.append {
+        // Append mode changes only what the final view shows.
+        plan.changes.retain(|change| !change.hidden);
+    }
+    let mut summary = render::Summary::new(&image, &scan, &plan);
+    if options.append {
+        summary.rewritten_layers.clear();
+    }
+    let mut out = std::io::stdout().lock();
+    if args.dry_run {
+        render::print(&mut out, args.format, &summary, None)?;
+        return Ok(0);
+    }
+    let output = output.expect("clap requires --output without --dry-run");
+    let outcome = hardfs_harden::write(&image, &scan, &plan, &options, &output)
+        .with_context(|| format!("cannot write `{}`", output.path.display()))?;
+    render::print(&mut out, args.format, &summary, Some(&outcome))?;
+    if options.append {
+        tracing::warn!(
+            hidden,
+            "append mode: the lower layers still contain every changed entry, privileged copies included; use --mode rewrite to remove them"
+        );
+    }
+    Ok(0)
+}
+
+fn options(args: &HardenArgs) -> HardenOptions {
+    let skips = |change| args.skip.contains(&change);
+    HardenOptions {
+        clear_special_bits: !skips(HardenChange::SpecialBits),
+        drop_capabilities: !skips(HardenChange::Capabilities),
+        clear_world_writable: !skips(HardenChange::WorldWritable),
+        lock_user_writable: !skips(HardenChange::Ownership),
+        keep: args
+            .keep
+            .iter()
+            .map(|keep| match keep.split_once('=') {
+                Some((path, reason)) => (path.to_string(), reason.to_string()),
+                None => (keep.clone(), "kept with --keep".to_string()),
+            })
+            .collect(),
+        user: args.user.clone(),
+        create_user: args.create_user.clone(),
+        allow_root: args.allow_root,
+        writable: (!args.writable.is_empty()).then(|| args.writable.clone()),
+        drop_volumes: args.drop_volumes,
+        remove: removals(args),
+        compression: args.compression.map(|compression| match compression {
+            LayerCompression::Gzip => Compression::Gzip,
+            LayerCompression::Zstd => Compression::Zstd,
+            LayerCompression::None => Compression::None,
+        }),
+        threads: args.threads,
+        append: args.mode == HardenMode::Append,
+    }
+}
+
+fn removals(args: &HardenArgs) -> Vec<String> {
+    let mut globs = args.remove.clone();
+    for preset in &args.preset {
+        let name = match preset {
+            RemovalPreset::Shells => "shells",
+            RemovalPreset::PackageManagers => "package-managers",
+        };
+        let preset_globs = hardfs_harden::preset(name).expect("every CLI preset exists");
+        globs.extend(preset_globs.iter().map(|glob| glob.to_string()));
+    }
+    globs
+}
+
+/// Default settings file, read from the current directory when present.
+const SETTINGS_FILE: &str = ".hardfs.toml";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    #[serde(default)]
+    keep: Vec<KeepEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeepEntry {
+    path: String,
+    reason: String,
+}
+
+/// Reads the `[[keep]]` entries of the settings file: the one given with
+/// `--config`, else `.hardfs.toml` when it exists.
+fn settings_keeps(given: Option<&Path>) -> Result<Vec<(String, String)>> {
+    let path = match given {
+        Some(path) => path,
+        None if Path::new(SETTINGS_FILE).is_file() => Path::new(SETTINGS_FILE),
+        None => return Ok(Vec::new()),
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read settings file `{}`", path.display()))?;
+    let settings: Settings = toml::from_str(&text)
+        .with_context(|| format!("invalid settings file `{}`", path.display()))?;
+    tracing::debug!(file = %path.display(), keeps = settings.keep.len(), "read settings");
+    Ok(settings
+        .keep
+        .into_iter()
+        .map(|keep| (keep.path, keep.reason))
+        .collect())
+}

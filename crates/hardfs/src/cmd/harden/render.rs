@@ -1,0 +1,225 @@
+//! The harden summary as text or versioned JSON. Paths arrive escaped by
+//! the filesystem model.
+
+use std::io::Write;
+
+use hardfs_harden::{Change, LayerAction, Outcome, Plan, Scan};
+use hardfs_image::Image;
+use serde::Serialize;
+
+use crate::cli::ListFormat;
+
+/// Version of the JSON summary's layout.
+const JSON_VERSION: u32 = 1;
+
+/// Input and plan details shown in the summary.
+#[derive(Serialize)]
+pub struct Summary<'a> {
+    pub input: &'a str,
+    pub input_manifest_digest: Option<&'a str>,
+    pub input_config_digest: &'a str,
+    pub user: Option<String>,
+    pub previous_user: Option<&'a str>,
+    pub created_user: Option<&'a str>,
+    pub changes: &'a [Change],
+    pub ghosts_removed: usize,
+    pub volumes: &'a [String],
+    pub dropped_volumes: &'a [hardfs_harden::DroppedVolume],
+    pub writable: &'a [String],
+    pub tmpfs: &'a [String],
+    pub kept: &'a [hardfs_harden::KeptPath],
+    pub removed: &'a [String],
+    pub warnings: &'a [String],
+    pub rewritten_layers: Vec<usize>,
+    pub layer_count: usize,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(image: &'a Image, scan: &Scan, plan: &'a Plan) -> Self {
+        Summary {
+            input: &image.reference,
+            input_manifest_digest: image.manifest_digest.as_deref(),
+            input_config_digest: &image.config_digest,
+            user: plan.user.as_ref().map(|user| user.spec()),
+            previous_user: plan.previous_user.as_deref(),
+            created_user: plan
+                .user
+                .as_ref()
+                .and_then(|user| user.created.as_ref())
+                .map(|created| created.name.as_str()),
+            changes: &plan.changes,
+            ghosts_removed: plan.changes.iter().filter(|change| change.hidden).count(),
+            volumes: &plan.volumes,
+            dropped_volumes: &plan.dropped_volumes,
+            writable: &plan.writable,
+            tmpfs: &plan.tmpfs,
+            kept: &plan.kept,
+            removed: &plan.removed,
+            warnings: &plan.warnings,
+            rewritten_layers: plan.rewritten_layers(),
+            layer_count: scan.layers.len(),
+        }
+    }
+}
+
+pub fn print(
+    out: &mut impl Write,
+    format: ListFormat,
+    summary: &Summary<'_>,
+    outcome: Option<&Outcome>,
+) -> std::io::Result<()> {
+    match format {
+        ListFormat::Json => {
+            let value = serde_json::json!({
+                "version": JSON_VERSION,
+                "dry_run": outcome.is_none(),
+                "plan": summary,
+                "output": outcome,
+            });
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            writeln!(out)
+        }
+        ListFormat::Text => print_text(out, summary, outcome),
+    }
+}
+
+/// Prints the changes made to (or planned for) a root directory.
+pub fn print_rootfs(
+    out: &mut impl Write,
+    format: ListFormat,
+    root: &str,
+    changes: &[Change],
+    dry_run: bool,
+) -> std::io::Result<()> {
+    if format == ListFormat::Json {
+        let value = serde_json::json!({
+            "version": JSON_VERSION,
+            "dry_run": dry_run,
+            "rootfs": root,
+            "changes": changes,
+        });
+        serde_json::to_writer_pretty(&mut *out, &value)?;
+        return writeln!(out);
+    }
+    let verb = if dry_run { "would change" } else { "changed" };
+    writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+    for change in changes {
+        print_change(out, change)?;
+    }
+    Ok(())
+}
+
+fn print_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
+    let actions: Vec<&str> = change
+        .actions
+        .iter()
+        .map(|action| action.as_str())
+        .collect();
+    writeln!(
+        out,
+        "  {}  layer {}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
+        change.path,
+        change.layer,
+        change.before.mode,
+        change.before.uid,
+        change.before.gid,
+        change.after.mode,
+        change.after.uid,
+        change.after.gid,
+        actions.join(","),
+        if change.hidden { " (hidden copy)" } else { "" }
+    )?;
+    writeln!(out, "      {}", change.reason)
+}
+
+fn print_text(
+    out: &mut impl Write,
+    summary: &Summary<'_>,
+    outcome: Option<&Outcome>,
+) -> std::io::Result<()> {
+    let verb = if outcome.is_some() {
+        "changed"
+    } else {
+        "would change"
+    };
+    writeln!(out, "input: {}", summary.input)?;
+    match summary.input_manifest_digest {
+        Some(digest) => writeln!(out, "input manifest: {digest}")?,
+        None => writeln!(out, "input config: {}", summary.input_config_digest)?,
+    }
+    if let Some(outcome) = outcome {
+        writeln!(out, "output: {}", outcome.output)?;
+        writeln!(out, "output manifest: {}", outcome.manifest_digest)?;
+    }
+    if let Some(user) = &summary.user {
+        let before = summary.previous_user.unwrap_or("unset (root)");
+        writeln!(out, "runtime user: {user} (config.User was {before})")?;
+    }
+    if let Some(name) = summary.created_user {
+        writeln!(out, "created user: {name} in /etc/passwd and /etc/group")?;
+    }
+
+    writeln!(
+        out,
+        "\n{} {} entries ({} hidden lower copies) in {} of {} layers:",
+        verb,
+        summary.changes.len(),
+        summary.ghosts_removed,
+        summary.rewritten_layers.len(),
+        summary.layer_count
+    )?;
+    for change in summary.changes {
+        print_change(out, change)?;
+    }
+    for kept in summary.kept {
+        writeln!(out, "kept: {} ({})", kept.path, kept.reason)?;
+    }
+    for removed in summary.removed {
+        writeln!(out, "removed: {removed}")?;
+    }
+    for warning in summary.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    for dropped in summary.dropped_volumes {
+        writeln!(out, "dropped volume: {} ({})", dropped.path, dropped.reason)?;
+    }
+    if !summary.writable.is_empty() {
+        writeln!(
+            out,
+            "writable by the runtime user: {}",
+            summary.writable.join(", ")
+        )?;
+    }
+    if !summary.tmpfs.is_empty() {
+        writeln!(
+            out,
+            "needs a tmpfs under a read-only root: {}",
+            summary.tmpfs.join(", ")
+        )?;
+    }
+    if let Some(outcome) = outcome {
+        writeln!(out, "\nlayers:")?;
+        for layer in &outcome.layers {
+            match layer.action {
+                LayerAction::Copied => {
+                    writeln!(out, "  {}  copied     {}", layer.index, layer.digest)?
+                }
+                LayerAction::Rewritten => writeln!(
+                    out,
+                    "  {}  rewritten  {} -> {} ({} headers patched, {})",
+                    layer.index,
+                    layer.input_digest,
+                    layer.digest,
+                    layer.patched_entries,
+                    layer.compression
+                )?,
+                LayerAction::Added => writeln!(
+                    out,
+                    "  {}  added      {} (hardfs layer)",
+                    layer.index, layer.digest
+                )?,
+            }
+        }
+    }
+    Ok(())
+}
