@@ -402,3 +402,197 @@ fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// Writes a Docker 25+ `docker save` archive: an OCI layout whose blobs are
+/// uncompressed layers, plus a `manifest.json` pointing at
+/// `blobs/sha256/...`, with the layer media type given.
+fn write_docker25_archive(image: &TestImage, path: &Path, layer_media_type: &str, compress: bool) {
+    let mut members = vec![EntryBuilder::file(
+        "oci-layout",
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )];
+    let mut layer_paths = Vec::new();
+    let mut descriptors = Vec::new();
+    for layer in &image.layers {
+        let blob = if compress {
+            zstd_bytes(layer)
+        } else {
+            layer.clone()
+        };
+        let digest = support::sha256(&blob);
+        let name = format!("blobs/sha256/{}", &digest[7..]);
+        members.push(EntryBuilder::file(&name, &blob));
+        descriptors
+            .push(json!({"mediaType": layer_media_type, "digest": digest, "size": blob.len()}));
+        layer_paths.push(name);
+    }
+    let diff_ids: Vec<String> = image
+        .layers
+        .iter()
+        .map(|layer| support::sha256(layer))
+        .collect();
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux", "config": image.config,
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .unwrap();
+    let config_digest = support::sha256(&config);
+    let config_name = format!("blobs/sha256/{}", &config_digest[7..]);
+    members.push(EntryBuilder::file(&config_name, &config));
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": descriptors,
+    }))
+    .unwrap();
+    let manifest_digest = support::sha256(&manifest);
+    members.push(EntryBuilder::file(
+        format!("blobs/sha256/{}", &manifest_digest[7..]),
+        &manifest,
+    ));
+    let index = json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "digest": manifest_digest, "size": manifest.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
+    members.push(EntryBuilder::file(
+        "index.json",
+        serde_json::to_vec(&index).unwrap(),
+    ));
+    let legacy = json!([{"Config": config_name, "RepoTags": ["localhost/app:latest"], "Layers": layer_paths}]);
+    members.push(EntryBuilder::file(
+        "manifest.json",
+        serde_json::to_vec(&legacy).unwrap(),
+    ));
+    std::fs::write(path, support::tar(&members)).unwrap();
+}
+
+fn zstd_bytes(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = zstd::stream::write::Encoder::new(&mut out, 3).unwrap();
+    std::io::Write::write_all(&mut encoder, data).unwrap();
+    encoder.finish().unwrap();
+    out
+}
+
+#[test]
+fn docker25_archive_matches_legacy() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = sample_image();
+    let modern = dir.path().join("modern.tar");
+    write_docker25_archive(
+        &image,
+        &modern,
+        "application/vnd.oci.image.layer.v1.tar",
+        false,
+    );
+    let legacy = image.write_docker_archive(&dir.path().join("legacy.tar"), "localhost/app:latest");
+    let from_modern = slugs_and_paths(&json_report(modern.to_str().unwrap(), &[]));
+    let from_legacy = slugs_and_paths(&json_report(legacy.to_str().unwrap(), &[]));
+    assert_eq!(from_modern, from_legacy);
+    // Read as an OCI archive too, through index.json.
+    let from_oci = slugs_and_paths(&json_report(
+        &format!("oci-archive:{}", modern.display()),
+        &[],
+    ));
+    assert_eq!(from_oci, from_legacy);
+}
+
+#[test]
+fn zstd_under_docker_media_type_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zstd.tar");
+    write_docker25_archive(
+        &sample_image(),
+        &path,
+        "application/vnd.docker.image.rootfs.diff.tar.zstd",
+        true,
+    );
+    let report = json_report(&format!("oci-archive:{}", path.display()), &[]);
+    let found = slugs_and_paths(&report);
+    assert!(
+        found.contains(&("setgid-file".into(), "/usr/bin/wall".into())),
+        "{found:?}"
+    );
+    let warnings: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["slug"] == "layer-format")
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("zstd is defined only for OCI media types"));
+}
+
+#[test]
+fn manifest_without_layers_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = TestImage::new(vec![vec![EntryBuilder::file("a", "x")]], json!({}));
+    let layout = image.write_oci(dir.path());
+    // Empty the manifest's layer list while the config still lists a DiffID.
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest_path = layout
+        .join("blobs/sha256")
+        .join(&index["manifests"][0]["digest"].as_str().unwrap()[7..]);
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["layers"] = json!([]);
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let (digest, size) = support::put_blob(&layout, &bytes);
+    let mut descriptor = index["manifests"][0].clone();
+    descriptor["digest"] = json!(digest);
+    descriptor["size"] = json!(size);
+    support::write_index(&layout, vec![descriptor]);
+    assert_error(
+        &format!("oci:{}", layout.display()),
+        "it lists 0 layers but the config's `rootfs.diff_ids` has 1",
+    );
+}
+
+#[test]
+fn legacy_repositories_archive_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.tar");
+    let members = [
+        EntryBuilder::file("repositories", r#"{"img":{"latest":"abc"}}"#),
+        EntryBuilder::file("abc/json", "{}"),
+        EntryBuilder::file(
+            "abc/layer.tar",
+            support::tar(&[EntryBuilder::file("a", "x")]),
+        ),
+        EntryBuilder::file("abc/VERSION", "1.0"),
+    ];
+    std::fs::write(&path, support::tar(&members)).unwrap();
+    assert_error(
+        &format!("docker-archive:{}", path.display()),
+        "legacy v1.0 docker-archive",
+    );
+}
+
+#[test]
+fn root_directory_is_read_without_following_links() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("usr/bin/tool"), "x").unwrap();
+    std::fs::set_permissions(
+        root.join("usr/bin/tool"),
+        std::fs::Permissions::from_mode(0o4755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", root.join("etc/passwd")).unwrap();
+    std::os::unix::fs::symlink("../../..", root.join("usr/bin/up")).unwrap();
+    let report = json_report(&format!("dir:{}", root.display()), &[]);
+    let found = slugs_and_paths(&report);
+    assert!(
+        found.contains(&("setuid-file".into(), "/usr/bin/tool".into())),
+        "{found:?}"
+    );
+    assert_eq!(report["image"]["transport"], "dir");
+}
