@@ -25,7 +25,7 @@ install_tools() {
 }
 
 run_cargo_tests() {
-    cargo test --workspace --locked "$@"
+    cargo test --workspace --locked --no-fail-fast "$@"
 }
 
 main() {
