@@ -45,6 +45,10 @@ struct RawFile {
     settings: Option<RawSettings>,
     #[serde(default)]
     allow: Vec<Spanned<RawAllow>>,
+    /// `[[keep]]` entries belong to `hardfs harden`, which checks them.
+    #[serde(default)]
+    #[allow(dead_code)]
+    keep: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

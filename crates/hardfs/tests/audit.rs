@@ -596,3 +596,42 @@ fn root_directory_is_read_without_following_links() {
     );
     assert_eq!(report["image"]["transport"], "dir");
 }
+
+#[test]
+fn config_file_shared_with_harden() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!(
+        "oci:{}",
+        sample_image().write_oci(&dir.path().join("oci")).display()
+    );
+    let config =
+        "[[allow]]\nrule = \"setgid-file\"\npath = \"/usr/bin/wall\"\nreason = \"tty group\"\n\n\
+                  [[keep]]\npath = \"/usr/bin/wall\"\nreason = \"tty group\"\n";
+    std::fs::write(dir.path().join(".hardfs.toml"), config).unwrap();
+    let output = hardfs()
+        .current_dir(dir.path())
+        .args([
+            "audit",
+            &reference,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["suppressed"].as_array().unwrap().len(), 1);
+    hardfs()
+        .current_dir(dir.path())
+        .args(["harden", &reference, "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("/usr/bin/wall"));
+}

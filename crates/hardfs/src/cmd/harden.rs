@@ -131,6 +131,11 @@ const SETTINGS_FILE: &str = ".hardfs.toml";
 struct Settings {
     #[serde(default)]
     keep: Vec<KeepEntry>,
+    /// `[settings]` and `[[allow]]` belong to audit and lint, which check them.
+    #[serde(default, rename = "settings")]
+    _settings: Option<toml::Value>,
+    #[serde(default, rename = "allow")]
+    _allow: Option<toml::Value>,
 }
 
 #[derive(serde::Deserialize)]
