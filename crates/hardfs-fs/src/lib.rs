@@ -1,13 +1,16 @@
 //! The final filesystem of a container image, held as metadata.
 //!
-//! Layers are read as tar streams into [`Layer`] values (entries with
-//! normalized paths, whiteouts classified, no file contents except the few
-//! files asked for), then applied in order to a [`Tree`] exactly as
-//! containerd and Podman apply them: whiteouts of a layer first, against the
-//! lower layers only, then the layer's entries in tar order, the last of
-//! duplicate entries winning. Every path keeps the layer that last changed
-//! it, hardlinked names share one [`Inode`], and privileged files that a
-//! later layer hid or changed are kept as [`Ghost`]s.
+//! Layers are read as tar streams into [`Layer`] values: entries with
+//! normalized paths and classified whiteouts, without file contents except
+//! the few files asked for. They are then applied in order to a [`Tree`]
+//! as Podman applies them. A layer's whiteouts go first, against the lower
+//! layers only, then its entries in tar order, and the last of duplicate
+//! entries wins. Parents follow Podman's overlay storage, as `apply`
+//! explains.
+//!
+//! Every path keeps the layer that last changed it, hardlinked names share
+//! one [`Inode`], and privileged files that a later layer hid or changed are
+//! kept as [`Ghost`]s.
 
 mod apply;
 mod error;

@@ -8,7 +8,7 @@ use hardfs_tar::{EntryType, CAPABILITY_XATTR};
 use crate::path::display_absolute;
 use crate::FsError;
 
-/// Longest chain of symlinks followed while resolving one path, as Linux's
+/// Maximum number of symlinks followed while resolving one path, as Linux's
 /// MAXSYMLINKS.
 const MAX_SYMLINK_DEPTH: usize = 40;
 
