@@ -17,13 +17,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IMAGE_PREFIX="localhost/hardfs-test"
 READY_TIMEOUT_SECONDS=60
 
-started_containers=()
-
+# Removes every container this run started. They are found by name,
+# because start_container runs in a command substitution, a subshell whose
+# variables the caller never sees.
 cleanup() {
     local container
-    for container in "${started_containers[@]}"; do
-        podman rm --force --time 2 "$container" >/dev/null 2>&1 || true
-    done
+    podman ps --all --format '{{.Names}}' 2>/dev/null \
+        | grep -x "hardfs-smoke-.*-$$" \
+        | while read -r container; do
+            podman rm --force --time 2 "$container" >/dev/null 2>&1 || true
+        done
 }
 trap cleanup EXIT
 
@@ -31,7 +34,6 @@ start_container() {
     local name="$1" container="hardfs-smoke-$1-$$"
     podman run --detach --pull=never --network none --name "$container" \
         "$IMAGE_PREFIX/$name:latest" >/dev/null
-    started_containers+=("$container")
     printf '%s\n' "$container"
 }
 
