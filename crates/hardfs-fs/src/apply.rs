@@ -22,10 +22,8 @@ use hardfs_tar::EntryType;
 
 use crate::layer::{split_last, Layer, LayerEntry, Whiteout};
 use crate::path::display_absolute;
-use crate::tree::{clamp, FileKind, Inode, InodeId, Node, NodeId, Tree, ROOT};
+use crate::tree::{FileKind, Inode, InodeId, Node, NodeId, Tree, MAX_SYMLINK_DEPTH, ROOT};
 use crate::FsError;
-
-const MAX_SYMLINK_DEPTH: usize = 40;
 
 /// What resolving a parent does with a component that does not exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -378,14 +376,9 @@ impl Tree {
             current = match inode.kind {
                 FileKind::Directory => child,
                 FileKind::Symlink => {
-                    let target = inode.symlink_target.as_deref().unwrap_or_default().to_vec();
-                    let base = if target.first() == Some(&b'/') {
-                        Vec::new()
-                    } else {
-                        self.path_of(current)
-                    };
-                    let joined = clamp(&[&base[..], b"/", &target[..]].concat());
-                    match self.ensure_dir(&joined, index, entry, missing, depth + 1)? {
+                    let target = inode.symlink_target.as_deref().unwrap_or_default();
+                    let destination = self.symlink_destination(current, target);
+                    match self.ensure_dir(&destination, index, entry, missing, depth + 1)? {
                         Some(resolved) => resolved,
                         None => return Ok(None),
                     }

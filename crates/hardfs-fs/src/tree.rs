@@ -10,7 +10,7 @@ use crate::FsError;
 
 /// Maximum number of symlinks followed while resolving one path, as Linux's
 /// MAXSYMLINKS.
-const MAX_SYMLINK_DEPTH: usize = 40;
+pub(crate) const MAX_SYMLINK_DEPTH: usize = 40;
 
 pub(crate) type NodeId = u32;
 pub(crate) type InodeId = u32;
@@ -210,7 +210,7 @@ impl Tree {
     pub fn lookup(&self, path: &[u8]) -> Option<FileRef<'_>> {
         let normalized = crate::normalize(path).ok()?;
         let (parent, name) = crate::layer::split_last(&normalized);
-        let parent = self.resolve_dir(parent, 0).ok()??;
+        let parent = self.resolve(parent, true, 0).ok()??;
         let node = if name.is_empty() {
             parent
         } else {
@@ -298,10 +298,15 @@ impl Tree {
         &self.inodes[self.nodes[node as usize].inode as usize]
     }
 
-    /// Resolves a normalized directory path, following symlinks inside the
-    /// image. Returns `None` when a component is missing.
-    pub(crate) fn resolve_dir(&self, path: &[u8], depth: usize) -> Result<Option<NodeId>, FsError> {
-        self.resolve(path, true, depth)
+    /// Returns the normalized path a symlink in directory `dir` points to.
+    /// An absolute target and `..` stay inside the image, as under chroot.
+    pub(crate) fn symlink_destination(&self, dir: NodeId, target: &[u8]) -> Vec<u8> {
+        let base = if target.first() == Some(&b'/') {
+            Vec::new()
+        } else {
+            self.path_of(dir)
+        };
+        clamp(&[&base[..], b"/", target].concat())
     }
 
     /// Resolves a normalized path from the root. Symlinks in every component
@@ -331,13 +336,8 @@ impl Tree {
             let inode = self.inode_of(child);
             if inode.kind == FileKind::Symlink && (!is_last || follow_last) {
                 let target = inode.symlink_target.as_deref().unwrap_or_default();
-                let base = if target.first() == Some(&b'/') {
-                    Vec::new()
-                } else {
-                    self.path_of(current)
-                };
-                let joined = [&base[..], b"/", target].concat();
-                let Some(resolved) = self.resolve(&clamp(&joined), true, depth + 1)? else {
+                let destination = self.symlink_destination(current, target);
+                let Some(resolved) = self.resolve(&destination, true, depth + 1)? else {
                     return Ok(None);
                 };
                 current = resolved;
