@@ -12,28 +12,15 @@ use hardfs_audit::{user_writable_paths, AuditInput};
 use hardfs_fs::{display_path, FileKind, Tree};
 use hardfs_image::{BuildOptions, Image, ImageConfig, Platform, Reference};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn images_manifest() -> serde_json::Value {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/test-images/images.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("images.json is valid JSON")
+    hardfs_test_images::images_manifest()
 }
 
 /// Runs the oracle and returns its records split into fields.
 fn oracle(image_ref: &str, writable: bool) -> Vec<Vec<String>> {
     let script = std::env::var_os("HARDFS_ORACLE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("scripts/oracle.sh"));
+        .unwrap_or_else(|| hardfs_test_images::repo_root().join("scripts/oracle.sh"));
     let mut command = Command::new("bash");
     command.arg(&script);
     if writable {

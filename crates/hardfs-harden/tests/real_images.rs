@@ -3,7 +3,7 @@
 //! the result. The images come from `scripts/build-images.sh`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use hardfs_audit::{audit, user_writable_paths, AuditInput, LayerRef};
@@ -11,21 +11,8 @@ use hardfs_fs::display_path;
 use hardfs_harden::{HardenOptions, LayerAction, Outcome, OutputReference, Plan};
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn images_manifest() -> serde_json::Value {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/test-images/images.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("images.json is valid JSON")
+    hardfs_test_images::images_manifest()
 }
 
 fn export(name: &str, format: &str) -> String {
@@ -226,7 +213,10 @@ fn existing_output_is_rejected_untouched() {
 fn podman(args: &[&str]) -> std::process::Output {
     Command::new("podman")
         .args(args)
-        .env("CONTAINERS_CONF", repo_root().join("ci/containers.conf"))
+        .env(
+            "CONTAINERS_CONF",
+            hardfs_test_images::repo_root().join("ci/containers.conf"),
+        )
         .output()
         .expect("run podman")
 }

@@ -2,24 +2,11 @@
 //! the identical model. The images come from `scripts/build-images.sh`,
 //! which `scripts/test.sh` runs before the Rust tests.
 
-use std::path::PathBuf;
-
 use hardfs_fs::{display_path, Tree};
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
 
 fn images_manifest() -> serde_json::Value {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/test-images/images.json")
-        });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("images.json is valid JSON")
+    hardfs_test_images::images_manifest()
 }
 
 /// Every path with its type, mode, owner, size, link target and xattrs.

@@ -1,8 +1,6 @@
 //! Profiles of the real test images: the paths, their reasons, the user,
 //! and the platform outputs. No containers run here.
 
-use std::path::PathBuf;
-
 use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, ImageConfig, Platform, Reference};
 use hardfs_runtime::render::{self, engine_flags};
@@ -12,18 +10,7 @@ use hardfs_runtime::{
 };
 
 fn open(name: &str) -> (ImageConfig, Tree) {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/test-images/images.json")
-        });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let manifest = hardfs_test_images::images_manifest();
     let archive = manifest["images"][name]["exports"]["docker-archive"]
         .as_str()
         .unwrap();

@@ -8,7 +8,6 @@
 //! real probes, and the compose and Kubernetes outputs, parsed back, mount
 //! the same paths as the podman flags that passed.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use hardfs_fs::Tree;
@@ -19,21 +18,8 @@ use hardfs_runtime::{
     ProfileOptions, RunOptions, Verdict,
 };
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn images_manifest() -> serde_json::Value {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/test-images/images.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("images.json is valid JSON")
+    hardfs_test_images::images_manifest()
 }
 
 /// podman with the repository's containers.conf unless the environment
@@ -42,7 +28,10 @@ fn podman() -> CliEngine {
     let engine = CliEngine::new(EngineKind::Podman);
     match std::env::var_os("CONTAINERS_CONF") {
         Some(_) => engine,
-        None => engine.with_env("CONTAINERS_CONF", repo_root().join("ci/containers.conf")),
+        None => engine.with_env(
+            "CONTAINERS_CONF",
+            hardfs_test_images::repo_root().join("ci/containers.conf"),
+        ),
     }
 }
 
@@ -95,8 +84,11 @@ fn leftover_containers(runs: &[&[String]]) -> Vec<String> {
     let output = Command::new("podman")
         .env(
             "CONTAINERS_CONF",
-            std::env::var_os("CONTAINERS_CONF")
-                .unwrap_or_else(|| repo_root().join("ci/containers.conf").into()),
+            std::env::var_os("CONTAINERS_CONF").unwrap_or_else(|| {
+                hardfs_test_images::repo_root()
+                    .join("ci/containers.conf")
+                    .into()
+            }),
         )
         .args(["ps", "--all", "--format", "{{.Names}}"])
         .output()

@@ -2,23 +2,10 @@
 //! error with its hint, and `--rootfs`. The images come from
 //! `scripts/build-images.sh`.
 
-use std::path::PathBuf;
-
 use assert_cmd::Command;
 
 fn nginx_layout() -> String {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/test-images/images.json")
-        });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let manifest = hardfs_test_images::images_manifest();
     manifest["images"]["nginx"]["exports"]["oci"]
         .as_str()
         .expect("images.json has an oci export of nginx")

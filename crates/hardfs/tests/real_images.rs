@@ -2,24 +2,12 @@
 //! from Debian packages, with the findings they must give.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
 fn images_manifest() -> Value {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/test-images/images.json")
-        });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("images.json is valid JSON")
+    hardfs_test_images::images_manifest()
 }
 
 fn audit(reference: &str) -> Value {

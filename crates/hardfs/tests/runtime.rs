@@ -1,27 +1,13 @@
 //! `hardfs profile`, `learn` and `verify` from the command line, on the
 //! real test images from `scripts/build-images.sh`.
 
-use std::path::PathBuf;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn export(name: &str) -> String {
-    let path = std::env::var_os("HARDFS_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/test-images/images.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-        panic!(
-            "cannot read {} ({error}); build the test images with scripts/build-images.sh",
-            path.display()
-        )
-    });
-    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let manifest = hardfs_test_images::images_manifest();
     let archive = manifest["images"][name]["exports"]["docker-archive"]
         .as_str()
         .unwrap();
@@ -29,8 +15,11 @@ fn export(name: &str) -> String {
 }
 
 fn containers_conf() -> std::ffi::OsString {
-    std::env::var_os("CONTAINERS_CONF")
-        .unwrap_or_else(|| repo_root().join("ci/containers.conf").into_os_string())
+    std::env::var_os("CONTAINERS_CONF").unwrap_or_else(|| {
+        hardfs_test_images::repo_root()
+            .join("ci/containers.conf")
+            .into_os_string()
+    })
 }
 
 fn hardfs() -> Command {
