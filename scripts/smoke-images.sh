@@ -17,9 +17,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IMAGE_PREFIX="localhost/hardfs-test"
 READY_TIMEOUT_SECONDS=60
 
-# Removes every container this run started. They are found by name,
+# Removes every container this run started. It finds them by name,
 # because start_container runs in a command substitution, a subshell whose
-# variables the caller never sees.
+# variables are not visible to the caller.
 cleanup() {
     local container
     podman ps --all --format '{{.Names}}' 2>/dev/null \

@@ -161,7 +161,7 @@ fn in_scratch_dir(path: &[u8]) -> bool {
     SCRATCH_DIRS.iter().any(|dir| under(path, dir))
 }
 
-/// Whether `path` is `dir` or lies below it.
+/// Returns whether `path` is `dir` or lies below it.
 fn under(path: &[u8], dir: &[u8]) -> bool {
     path == dir || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/'))
 }

@@ -1,10 +1,10 @@
 //! `user-writable`: what the runtime user can change, grouped by the
 //! top-most writable directory.
 //!
-//! Write permission is decided as the kernel does without ACLs: the owner
-//! class uses the owner bits only, the group class the group bits, others
-//! the other bits; and every ancestor directory must grant search (x)
-//! permission to reach the path. `/dev`, `/proc` and `/sys` are left out
+//! Write permission is decided as the kernel does without ACLs. The owner
+//! class uses the owner bits only, the group class the group bits, and
+//! others the other bits. Every ancestor directory must also grant search
+//! (x) permission to reach the path. `/dev`, `/proc` and `/sys` are left out
 //! because the runtime mounts its own file systems there.
 
 use hardfs_fs::{FileKind, Inode};
@@ -117,8 +117,9 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
     }
 }
 
-/// Every path of the final view that the runtime user can write, in walk
-/// order; empty for root, who can write everything, or an unresolved user.
+/// Lists every path of the final view that the runtime user can write, in
+/// walk order. The list is empty for root, who can write everything, and
+/// for a user that does not resolve.
 pub fn user_writable_paths(input: &AuditInput<'_>) -> Vec<Vec<u8>> {
     let Ok(user) = &input.user else {
         return Vec::new();
@@ -178,8 +179,8 @@ fn is_runtime_mount(path: &[u8]) -> bool {
     })
 }
 
-/// Whether a path lies in a bin, sbin or lib directory at the top level,
-/// under /usr or under /usr/local.
+/// Returns whether a path lies in a bin, sbin or lib directory at the top
+/// level, under /usr or under /usr/local.
 fn is_code_path(path: &[u8]) -> bool {
     let rest = path
         .strip_prefix(b"usr/local/")

@@ -25,7 +25,7 @@ use crate::path::display_absolute;
 use crate::tree::{FileKind, Inode, InodeId, Node, NodeId, Tree, MAX_SYMLINK_DEPTH, ROOT};
 use crate::FsError;
 
-/// What resolving a parent does with a component that does not exist.
+/// Handling of a missing component while resolving a parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Missing {
     /// Create it, as unpacking an entry does.
@@ -223,8 +223,8 @@ impl Tree {
         }
     }
 
-    /// A directory entry naming the root changes the root's metadata; any
-    /// other type cannot replace the root and is ignored.
+    /// Applies an entry that names the root. A directory entry changes the
+    /// root's metadata. Any other type cannot replace the root and is ignored.
     fn apply_root_entry(&mut self, index: usize, entry: LayerEntry) -> Result<(), FsError> {
         if entry.entry_type == EntryType::Directory {
             let inode = self.nodes[ROOT as usize].inode;

@@ -12,7 +12,7 @@ use crate::FsError;
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 
-/// What reading a layer keeps besides metadata.
+/// Options for reading a layer: limits, and the files whose contents are kept.
 #[derive(Clone, Debug, Default)]
 pub struct ReadOptions {
     pub limits: Limits,
@@ -26,7 +26,7 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
-    /// Whether the content of a regular file at `path` of `size` bytes is kept.
+    /// Returns whether the content of a regular file at `path` of `size` bytes is kept.
     pub fn wants(&self, path: &[u8], size: u64) -> bool {
         if size > self.max_capture_size {
             return false;

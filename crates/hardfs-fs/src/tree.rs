@@ -135,17 +135,17 @@ impl<'a> FileRef<'a> {
         self.tree.nodes[self.node as usize].layer
     }
 
-    /// The path relative to the root, as raw bytes without a leading `/`.
+    /// Returns the path relative to the root, as raw bytes without a leading `/`.
     pub fn path(&self) -> Vec<u8> {
         self.tree.path_of(self.node)
     }
 
-    /// The absolute path, escaped for display.
+    /// Returns the absolute path, escaped for display.
     pub fn display(&self) -> String {
         display_absolute(&self.path())
     }
 
-    /// Every other name in the final view sharing this inode.
+    /// Lists every other name in the final view that shares this inode.
     pub fn other_names(&self) -> Vec<Vec<u8>> {
         let inode = self.tree.nodes[self.node as usize].inode;
         self.tree
@@ -164,8 +164,8 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// An empty tree: the root directory, mode 0755, owned by root, as a
-    /// runtime creates it before applying the first layer.
+    /// Creates an empty tree: the root directory, mode 0755, owned by root,
+    /// as a runtime creates it before applying the first layer.
     pub fn new() -> Self {
         let root_inode = Inode {
             kind: FileKind::Directory,
@@ -226,7 +226,7 @@ impl Tree {
         Some(FileRef { tree: self, node })
     }
 
-    /// The content of a file kept while reading, following symlinks.
+    /// Returns the content of a file kept while reading, following symlinks.
     pub fn content(&self, path: &[u8]) -> Option<&[u8]> {
         self.lookup_following(path)?.inode().content.as_deref()
     }

@@ -92,7 +92,7 @@ impl ImageConfig {
         })
     }
 
-    /// The value of an environment variable from `config.Env`.
+    /// Returns the value of an environment variable from `config.Env`.
     pub fn env_var(&self, name: &str) -> Option<&str> {
         self.env
             .iter()

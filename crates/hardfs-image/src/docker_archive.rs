@@ -164,7 +164,7 @@ fn same_name(stored: &str, wanted: &str) -> bool {
     canonical(stored) == canonical(wanted)
 }
 
-/// The digest a Docker 25+ path `blobs/sha256/<hex>` names.
+/// Returns the digest that a Docker 25+ path `blobs/sha256/<hex>` names.
 fn blob_digest_from_path(path: &str) -> Option<String> {
     let hex = path.strip_prefix("blobs/sha256/")?;
     let digest = format!("sha256:{hex}");

@@ -24,7 +24,7 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// The platform of this machine, in OCI spelling (`linux/amd64`).
+    /// Returns the platform of this machine, in OCI spelling (`linux/amd64`).
     pub fn host() -> Platform {
         let architecture = match std::env::consts::ARCH {
             "x86_64" => "amd64",

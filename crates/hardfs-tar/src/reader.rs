@@ -16,7 +16,7 @@ use crate::{EntryType, TarError};
 /// Bounds that turn hostile archives into errors instead of exhausted memory.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Longest entry or link name, in bytes. Linux's PATH_MAX is 4096.
+    /// Maximum length of an entry or link name, in bytes. Linux's PATH_MAX is 4096.
     pub max_name_len: usize,
     /// Largest PAX or GNU long-name header body, in bytes.
     pub max_extended_size: u64,
