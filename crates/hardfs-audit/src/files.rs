@@ -103,8 +103,8 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
                 kind => format!(
                     "{} {}:{} outside /dev",
                     kind.as_str(),
-                    inode.device.0,
-                    inode.device.1
+                    inode.device().0,
+                    inode.device().1
                 ),
             };
             findings.push(Finding::new(rule("special-file"), location(), message));

@@ -16,13 +16,13 @@
 //! followed, and only inside the image. containerd instead applies a layer
 //! onto the lower ones and follows lower symlinks; hardfs takes Podman's view.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use hardfs_tar::EntryType;
 
 use crate::layer::{split_last, Layer, LayerEntry, Whiteout};
 use crate::path::display_absolute;
-use crate::tree::{FileKind, Inode, InodeId, Node, NodeId, Tree, MAX_SYMLINK_DEPTH, ROOT};
+use crate::tree::{FileKind, Inode, InodeId, NodeId, Tree, MAX_SYMLINK_DEPTH, ROOT};
 use crate::FsError;
 
 /// Handling of a missing component while resolving a parent.
@@ -101,6 +101,7 @@ impl Tree {
             }
             self.apply_entry(index, entry)?;
         }
+        self.sort_children();
         Ok(())
     }
 
@@ -121,9 +122,7 @@ impl Tree {
             Whiteout::Remove(path) => {
                 let (parent_path, name) = split_last(path);
                 let parent = self.ensure_dir(parent_path, index, path, Missing::Skip, 0)?;
-                match parent
-                    .and_then(|parent| self.nodes[parent as usize].children.get(name).copied())
-                {
+                match parent.and_then(|parent| self.child(parent, name)) {
                     Some(node) => self.detach(node, index, GhostReason::Removed),
                     None => self.diagnostics.push(Diagnostic {
                         layer: index,
@@ -136,11 +135,7 @@ impl Tree {
                 let Some(dir) = self.ensure_dir(path, index, path, Missing::Skip, 0)? else {
                     return Ok(());
                 };
-                let children: Vec<NodeId> = self.nodes[dir as usize]
-                    .children
-                    .values()
-                    .copied()
-                    .collect();
+                let children: Vec<NodeId> = self.children(dir).collect();
                 for child in children {
                     self.detach(child, index, GhostReason::Removed);
                 }
@@ -158,14 +153,14 @@ impl Tree {
         let parent = self
             .ensure_dir(parent_path, index, &path, Missing::Create, 0)?
             .expect("missing parents are created");
-        let existing = self.nodes[parent as usize].children.get(name).copied();
+        let existing = self.child(parent, name);
 
         if let Some(existing) = existing {
             let is_dir = self.inode_of(existing).kind == FileKind::Directory;
             if is_dir && entry.entry_type == EntryType::Directory {
                 let inode = self.nodes[existing as usize].inode;
                 self.update_dir_metadata(inode, index, &entry);
-                self.nodes[existing as usize].layer = index;
+                self.nodes[existing as usize].layer = index as u32;
                 return Ok(());
             }
             self.detach(existing, index, GhostReason::Replaced);
@@ -200,12 +195,11 @@ impl Tree {
         );
         inode.uid = entry.uid;
         inode.gid = entry.gid;
-        inode
-            .xattrs
-            .retain(|(key, _)| **key != *hardfs_tar::CAPABILITY_XATTR);
+        let xattrs = inode.xattrs_mut();
+        xattrs.retain(|(key, _)| **key != *hardfs_tar::CAPABILITY_XATTR);
         for (key, value) in &entry.xattrs {
-            inode.xattrs.retain(|(existing, _)| existing != key);
-            inode.xattrs.push((key.clone(), value.clone()));
+            xattrs.retain(|(existing, _)| existing != key);
+            xattrs.push((key.clone(), value.clone()));
         }
         inode.mode = entry.mode;
         if was_privileged && !inode.is_privileged() {
@@ -229,7 +223,7 @@ impl Tree {
         if entry.entry_type == EntryType::Directory {
             let inode = self.nodes[ROOT as usize].inode;
             self.update_dir_metadata(inode, index, &entry);
-            self.nodes[ROOT as usize].layer = index;
+            self.nodes[ROOT as usize].layer = index as u32;
         } else {
             self.diagnostics.push(Diagnostic {
                 layer: index,
@@ -245,7 +239,7 @@ impl Tree {
         inode.mode = entry.mode;
         inode.uid = entry.uid;
         inode.gid = entry.gid;
-        inode.xattrs = entry.xattrs.clone();
+        *inode.xattrs_mut() = entry.xattrs.clone();
         inode.layer = index;
         inode.offset = entry.offset;
     }
@@ -266,24 +260,16 @@ impl Tree {
 
     fn new_inode(&mut self, index: usize, entry: LayerEntry) -> InodeId {
         let kind = FileKind::from_entry(entry.entry_type);
-        self.inodes.push(Inode {
-            kind,
-            mode: entry.mode,
-            uid: entry.uid,
-            gid: entry.gid,
-            size: entry.size,
-            symlink_target: if kind == FileKind::Symlink {
-                entry.link
-            } else {
-                None
-            },
-            xattrs: entry.xattrs,
-            device: entry.device,
-            layer: index,
-            offset: entry.offset,
-            content: entry.content,
-            links: 0,
-        });
+        let mut inode = Inode::plain(kind, entry.mode, entry.uid, entry.gid, index);
+        inode.size = entry.size;
+        inode.offset = entry.offset;
+        let symlink_target = if kind == FileKind::Symlink {
+            entry.link
+        } else {
+            None
+        };
+        inode.set_extra(symlink_target, entry.xattrs, entry.device, entry.content);
+        self.inodes.push(inode);
         (self.inodes.len() - 1) as InodeId
     }
 
@@ -295,27 +281,15 @@ impl Tree {
         index: usize,
         via_hardlink: bool,
     ) -> NodeId {
-        let id = self.nodes.len() as NodeId;
-        self.nodes.push(Node {
-            name: name.into(),
-            parent,
-            inode,
-            layer: index,
-            via_hardlink,
-            children: BTreeMap::new(),
-        });
-        self.nodes[parent as usize].children.insert(name.into(), id);
         self.inodes[inode as usize].links += 1;
-        id
+        self.push_child(parent, name, None, inode, index as u32, via_hardlink)
     }
 
     /// Removes a path and everything below it, recording each privileged
     /// regular entry it drops as a ghost of the layer that wrote it.
     fn detach(&mut self, node: NodeId, index: usize, reason: GhostReason) {
-        let parent = self.nodes[node as usize].parent;
-        let name = self.nodes[node as usize].name.clone();
         let path = self.path_of(node);
-        self.nodes[parent as usize].children.remove(&name);
+        self.unlink(node);
 
         let mut stack = vec![(node, path)];
         while let Some((current, current_path)) = stack.pop() {
@@ -325,7 +299,7 @@ impl Tree {
             if inode.is_privileged() && !current_node.via_hardlink {
                 self.ghosts.push(Ghost {
                     path: current_path.clone().into_boxed_slice(),
-                    layer: current_node.layer,
+                    layer: current_node.layer as usize,
                     mode: inode.mode,
                     uid: inode.uid,
                     gid: inode.gid,
@@ -335,13 +309,11 @@ impl Tree {
                 });
             }
             self.inodes[inode_id as usize].links -= 1;
-            let children: Vec<(Box<[u8]>, NodeId)> = self.nodes[current as usize]
-                .children
-                .iter()
-                .map(|(name, &id)| (name.clone(), id))
-                .collect();
-            for (child_name, child) in children {
-                stack.push((child, [&current_path[..], b"/", &child_name[..]].concat()));
+            let children: Vec<NodeId> = self.children(current).collect();
+            for child in children {
+                let child_path = [&current_path[..], b"/", self.name(child)].concat();
+                self.unlink(child);
+                stack.push((child, child_path));
             }
         }
     }
@@ -363,8 +335,8 @@ impl Tree {
         }
         let mut current = ROOT;
         for part in path.split(|&b| b == b'/').filter(|part| !part.is_empty()) {
-            let child = match self.nodes[current as usize].children.get(part).copied() {
-                Some(child) if self.nodes[child as usize].layer == index => child,
+            let child = match self.child(current, part) {
+                Some(child) if self.nodes[child as usize].layer as usize == index => child,
                 Some(child) => self.claim_lower_parent(current, child, index),
                 None if missing == Missing::Skip => return Ok(None),
                 None => {
@@ -376,7 +348,7 @@ impl Tree {
             current = match inode.kind {
                 FileKind::Directory => child,
                 FileKind::Symlink => {
-                    let target = inode.symlink_target.as_deref().unwrap_or_default();
+                    let target = inode.symlink_target().unwrap_or_default();
                     let destination = self.symlink_destination(current, target);
                     match self.ensure_dir(&destination, index, entry, missing, depth + 1)? {
                         Some(resolved) => resolved,
@@ -409,32 +381,21 @@ impl Tree {
             inode.mode = 0o755;
             inode.uid = 0;
             inode.gid = 0;
-            inode.xattrs.clear();
+            inode.xattrs_mut().clear();
             inode.layer = index;
-            self.nodes[child as usize].layer = index;
+            self.nodes[child as usize].layer = index as u32;
             return child;
         }
-        let name = self.nodes[child as usize].name.clone();
         self.detach(child, index, GhostReason::Replaced);
         let inode = self.implicit_dir_inode(index);
-        self.attach(parent, &name, inode, index, false)
+        self.inodes[inode as usize].links += 1;
+        let name = self.name(child).to_vec();
+        self.push_child(parent, &name, Some(child), inode, index as u32, false)
     }
 
     fn implicit_dir_inode(&mut self, index: usize) -> InodeId {
-        self.inodes.push(Inode {
-            kind: FileKind::Directory,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            symlink_target: None,
-            xattrs: Vec::new(),
-            device: (0, 0),
-            layer: index,
-            offset: 0,
-            content: None,
-            links: 0,
-        });
+        self.inodes
+            .push(Inode::plain(FileKind::Directory, 0o755, 0, 0, index));
         (self.inodes.len() - 1) as InodeId
     }
 }

@@ -1,7 +1,14 @@
 //! The merged tree: an arena of path nodes pointing at shared inodes.
+//!
+//! Memory grows with the number of paths, so a node is kept small: its name
+//! lives in one byte arena, a hash table keyed by (parent, name) finds a
+//! child, and each directory's children form a circular list kept sorted by
+//! name once a layer is applied.
 
-use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use hardfs_tar::{EntryType, CAPABILITY_XATTR};
 
@@ -15,6 +22,8 @@ pub(crate) const MAX_SYMLINK_DEPTH: usize = 40;
 pub(crate) type NodeId = u32;
 pub(crate) type InodeId = u32;
 pub(crate) const ROOT: NodeId = 0;
+/// No node: the end of a list, or a directory without children.
+pub(crate) const NONE: NodeId = NodeId::MAX;
 
 /// File type in the merged tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,31 +66,91 @@ pub struct Inode {
     pub kind: FileKind,
     /// Permission and special bits (`0o7777` mask).
     pub mode: u32,
+    /// Names in the merged tree that point at this inode.
+    pub(crate) links: u32,
     pub uid: u64,
     pub gid: u64,
     pub size: u64,
-    /// Symlink target as stored in the layer.
-    pub symlink_target: Option<Box<[u8]>>,
-    pub xattrs: crate::Xattrs,
-    pub device: (u32, u32),
     /// Layer whose entry created this inode.
     pub layer: usize,
     /// Offset of that entry in the layer's uncompressed tar.
     pub offset: u64,
-    /// Content, kept only for the paths asked for when reading.
-    pub content: Option<Arc<[u8]>>,
-    /// Names in the merged tree that point at this inode.
-    pub(crate) links: u32,
+    /// What few inodes have, boxed so that a plain file stays small.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Extra {
+    symlink_target: Option<Box<[u8]>>,
+    xattrs: crate::Xattrs,
+    device: (u32, u32),
+    content: Option<Arc<[u8]>>,
 }
 
 impl Inode {
+    /// An inode without a symlink target, attributes, device numbers or
+    /// kept content.
+    pub(crate) fn plain(kind: FileKind, mode: u32, uid: u64, gid: u64, layer: usize) -> Inode {
+        Inode {
+            kind,
+            mode,
+            links: 0,
+            uid,
+            gid,
+            size: 0,
+            layer,
+            offset: 0,
+            extra: None,
+        }
+    }
+
+    pub(crate) fn set_extra(
+        &mut self,
+        symlink_target: Option<Box<[u8]>>,
+        xattrs: crate::Xattrs,
+        device: (u32, u32),
+        content: Option<Arc<[u8]>>,
+    ) {
+        let extra = Extra {
+            symlink_target,
+            xattrs,
+            device,
+            content,
+        };
+        self.extra = (extra != Extra::default()).then(|| Box::new(extra));
+    }
+
     /// Number of names in the final view sharing this inode.
     pub fn link_count(&self) -> u32 {
         self.links
     }
 
+    /// Symlink target as stored in the layer.
+    pub fn symlink_target(&self) -> Option<&[u8]> {
+        self.extra.as_ref()?.symlink_target.as_deref()
+    }
+
+    /// Extended attributes as (name, value) pairs in archive order.
+    pub fn xattrs(&self) -> &[(Box<[u8]>, Box<[u8]>)] {
+        self.extra.as_ref().map_or(&[], |extra| &extra.xattrs)
+    }
+
+    pub(crate) fn xattrs_mut(&mut self) -> &mut crate::Xattrs {
+        &mut self.extra.get_or_insert_with(Box::default).xattrs
+    }
+
+    /// Major and minor numbers of a device node.
+    pub fn device(&self) -> (u32, u32) {
+        self.extra.as_ref().map_or((0, 0), |extra| extra.device)
+    }
+
+    /// Content, kept only for the paths asked for when reading.
+    pub fn content(&self) -> Option<&Arc<[u8]>> {
+        self.extra.as_ref()?.content.as_ref()
+    }
+
     pub fn xattr(&self, key: &[u8]) -> Option<&[u8]> {
-        self.xattrs
+        self.xattrs()
             .iter()
             .find(|(name, _)| &**name == key)
             .map(|(_, value)| &**value)
@@ -98,20 +167,35 @@ impl Inode {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
-    pub name: Box<[u8]>,
+    /// Start of the name in `Tree::names`.
+    name_start: u64,
+    name_len: u32,
     pub parent: NodeId,
     pub inode: InodeId,
     /// Layer that last changed this path.
-    pub layer: usize,
+    pub layer: u32,
+    /// First child, or [`NONE`].
+    first_child: NodeId,
+    /// Siblings in a circular list: the first child's `previous` is the last.
+    next: NodeId,
+    previous: NodeId,
     /// Whether the layer entry that made this path was a hardlink entry.
     pub via_hardlink: bool,
-    pub children: BTreeMap<Box<[u8]>, NodeId>,
+    /// Whether a child was added out of name order since the last sort.
+    unsorted: bool,
 }
 
 /// The merged filesystem.
 #[derive(Clone, Debug)]
 pub struct Tree {
     pub(crate) nodes: Vec<Node>,
+    /// Names of every node, back to back.
+    names: Vec<u8>,
+    /// Attached nodes other than the root, found by (parent, name).
+    index: HashTable<NodeId>,
+    hasher: DefaultHashBuilder,
+    /// Directories with `unsorted` set.
+    unsorted: Vec<NodeId>,
     pub(crate) inodes: Vec<Inode>,
     pub(crate) ghosts: Vec<crate::Ghost>,
     pub(crate) duplicates: Vec<crate::Duplicate>,
@@ -132,7 +216,7 @@ impl<'a> FileRef<'a> {
 
     /// Layer that last changed this path (base layer = 0).
     pub fn layer(&self) -> usize {
-        self.tree.nodes[self.node as usize].layer
+        self.tree.nodes[self.node as usize].layer as usize
     }
 
     /// Returns the path relative to the root, as raw bytes without a leading `/`.
@@ -167,30 +251,26 @@ impl Tree {
     /// Creates an empty tree: the root directory, mode 0755, owned by root,
     /// as a runtime creates it before applying the first layer.
     pub fn new() -> Self {
-        let root_inode = Inode {
-            kind: FileKind::Directory,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            symlink_target: None,
-            xattrs: Vec::new(),
-            device: (0, 0),
-            layer: 0,
-            offset: 0,
-            content: None,
-            links: 1,
-        };
+        let mut root_inode = Inode::plain(FileKind::Directory, 0o755, 0, 0, 0);
+        root_inode.links = 1;
         let root = Node {
-            name: Box::default(),
+            name_start: 0,
+            name_len: 0,
             parent: ROOT,
             inode: 0,
             layer: 0,
+            first_child: NONE,
+            next: NONE,
+            previous: NONE,
             via_hardlink: false,
-            children: BTreeMap::new(),
+            unsorted: false,
         };
         Tree {
             nodes: vec![root],
+            names: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            unsorted: Vec::new(),
             inodes: vec![root_inode],
             ghosts: Vec::new(),
             duplicates: Vec::new(),
@@ -214,7 +294,7 @@ impl Tree {
         let node = if name.is_empty() {
             parent
         } else {
-            *self.nodes[parent as usize].children.get(name)?
+            self.child(parent, name)?
         };
         Some(FileRef { tree: self, node })
     }
@@ -228,7 +308,10 @@ impl Tree {
 
     /// Returns the content of a file kept while reading, following symlinks.
     pub fn content(&self, path: &[u8]) -> Option<&[u8]> {
-        self.lookup_following(path)?.inode().content.as_deref()
+        self.lookup_following(path)?
+            .inode()
+            .content()
+            .map(|content| &**content)
     }
 
     /// Visits every path of the final view depth-first, children sorted by
@@ -245,12 +328,12 @@ impl Tree {
         visit: &mut impl FnMut(&[u8], FileRef<'_>),
     ) {
         visit(path, FileRef { tree: self, node });
-        for (name, &child) in &self.nodes[node as usize].children {
+        for child in self.children(node) {
             let before = path.len();
             if !path.is_empty() {
                 path.push(b'/');
             }
-            path.extend_from_slice(name);
+            path.extend_from_slice(self.name(child));
             self.walk_node(child, path, visit);
             path.truncate(before);
         }
@@ -264,21 +347,17 @@ impl Tree {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes[ROOT as usize].children.is_empty()
+        self.nodes[ROOT as usize].first_child == NONE
     }
 
     pub(crate) fn path_of(&self, mut node: NodeId) -> Vec<u8> {
         let mut parts = Vec::new();
         while node != ROOT {
-            parts.push(&self.nodes[node as usize].name);
+            parts.push(self.name(node));
             node = self.nodes[node as usize].parent;
         }
         parts.reverse();
-        parts
-            .iter()
-            .map(|part| &***part)
-            .collect::<Vec<&[u8]>>()
-            .join(&b'/')
+        parts.join(&b'/')
     }
 
     /// Live nodes pointing at `inode`, found through the tree.
@@ -289,9 +368,158 @@ impl Tree {
             if self.nodes[node as usize].inode == inode {
                 found.push(node);
             }
-            stack.extend(self.nodes[node as usize].children.values());
+            stack.extend(self.children(node));
         }
         found
+    }
+
+    pub(crate) fn name(&self, node: NodeId) -> &[u8] {
+        let node = &self.nodes[node as usize];
+        &self.names[node.name_start as usize..][..node.name_len as usize]
+    }
+
+    /// Finds the child called `name` of directory `parent`.
+    pub(crate) fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let hash = self.hasher.hash_one((parent, name));
+        self.index
+            .find(hash, |&id| {
+                self.nodes[id as usize].parent == parent && self.name(id) == name
+            })
+            .copied()
+    }
+
+    /// Iterates over the children of `parent`, in name order once the
+    /// layer that added them has been applied.
+    pub(crate) fn children(&self, parent: NodeId) -> Children<'_> {
+        Children {
+            tree: self,
+            first: self.nodes[parent as usize].first_child,
+            next: self.nodes[parent as usize].first_child,
+        }
+    }
+
+    /// Adds a new node for `name` below `parent`, which must not have a
+    /// child of that name. `name_from` reuses the stored name of a node
+    /// with the same name instead of storing it again.
+    pub(crate) fn push_child(
+        &mut self,
+        parent: NodeId,
+        name: &[u8],
+        name_from: Option<NodeId>,
+        inode: InodeId,
+        layer: u32,
+        via_hardlink: bool,
+    ) -> NodeId {
+        let id = NodeId::try_from(self.nodes.len())
+            .ok()
+            .filter(|&id| id != NONE)
+            .expect("fewer paths than the entry limit allows");
+        let (name_start, name_len) = match name_from {
+            Some(other) => {
+                let other = &self.nodes[other as usize];
+                (other.name_start, other.name_len)
+            }
+            None => {
+                let start = self.names.len() as u64;
+                self.names.extend_from_slice(name);
+                (
+                    start,
+                    u32::try_from(name.len()).expect("names are shorter than 4 GiB"),
+                )
+            }
+        };
+        self.nodes.push(Node {
+            name_start,
+            name_len,
+            parent,
+            inode,
+            layer,
+            first_child: NONE,
+            next: id,
+            previous: id,
+            via_hardlink,
+            unsorted: false,
+        });
+
+        let Tree {
+            nodes,
+            names,
+            index,
+            hasher,
+            ..
+        } = self;
+        let name_of = |id: NodeId| {
+            let node = &nodes[id as usize];
+            &names[node.name_start as usize..][..node.name_len as usize]
+        };
+        let hash = hasher.hash_one((parent, name));
+        index.insert_unique(hash, id, |&other| {
+            hasher.hash_one((nodes[other as usize].parent, name_of(other)))
+        });
+
+        let first = self.nodes[parent as usize].first_child;
+        if first == NONE {
+            self.nodes[parent as usize].first_child = id;
+        } else {
+            let last = self.nodes[first as usize].previous;
+            if self.name(last) > name && !self.nodes[parent as usize].unsorted {
+                self.nodes[parent as usize].unsorted = true;
+                self.unsorted.push(parent);
+            }
+            self.nodes[id as usize].previous = last;
+            self.nodes[id as usize].next = first;
+            self.nodes[last as usize].next = id;
+            self.nodes[first as usize].previous = id;
+        }
+        id
+    }
+
+    /// Takes `node` out of its parent's children. Its own children stay
+    /// linked to it but are no longer found by name.
+    pub(crate) fn unlink(&mut self, node: NodeId) {
+        let hash = self
+            .hasher
+            .hash_one((self.nodes[node as usize].parent, self.name(node)));
+        if let Ok(entry) = self.index.find_entry(hash, |&id| id == node) {
+            entry.remove();
+        }
+        let Node {
+            parent,
+            next,
+            previous,
+            ..
+        } = self.nodes[node as usize];
+        if next == node {
+            self.nodes[parent as usize].first_child = NONE;
+        } else {
+            self.nodes[previous as usize].next = next;
+            self.nodes[next as usize].previous = previous;
+            if self.nodes[parent as usize].first_child == node {
+                self.nodes[parent as usize].first_child = next;
+            }
+        }
+        self.nodes[node as usize].next = node;
+        self.nodes[node as usize].previous = node;
+    }
+
+    /// Puts the children of every directory that got one out of order back
+    /// in name order.
+    pub(crate) fn sort_children(&mut self) {
+        for parent in std::mem::take(&mut self.unsorted) {
+            self.nodes[parent as usize].unsorted = false;
+            let mut children: Vec<NodeId> = self.children(parent).collect();
+            if children.is_empty() {
+                continue;
+            }
+            children.sort_unstable_by(|&a, &b| self.name(a).cmp(self.name(b)));
+            for (position, &child) in children.iter().enumerate() {
+                let next = children[(position + 1) % children.len()];
+                let previous = children[(position + children.len() - 1) % children.len()];
+                self.nodes[child as usize].next = next;
+                self.nodes[child as usize].previous = previous;
+            }
+            self.nodes[parent as usize].first_child = children[0];
+        }
     }
 
     pub(crate) fn inode_of(&self, node: NodeId) -> &Inode {
@@ -330,12 +558,12 @@ impl Tree {
             .collect();
         for (index, part) in parts.iter().enumerate() {
             let is_last = index + 1 == parts.len();
-            let Some(&child) = self.nodes[current as usize].children.get(*part) else {
+            let Some(child) = self.child(current, part) else {
                 return Ok(None);
             };
             let inode = self.inode_of(child);
             if inode.kind == FileKind::Symlink && (!is_last || follow_last) {
-                let target = inode.symlink_target.as_deref().unwrap_or_default();
+                let target = inode.symlink_target().unwrap_or_default();
                 let destination = self.symlink_destination(current, target);
                 let Some(resolved) = self.resolve(&destination, true, depth + 1)? else {
                     return Ok(None);
@@ -346,6 +574,31 @@ impl Tree {
             }
         }
         Ok(Some(current))
+    }
+}
+
+/// The children of one directory, following its circular list once.
+pub(crate) struct Children<'a> {
+    tree: &'a Tree,
+    first: NodeId,
+    next: NodeId,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+
+    fn next(&mut self) -> Option<NodeId> {
+        if self.next == NONE {
+            return None;
+        }
+        let current = self.next;
+        let following = self.tree.nodes[current as usize].next;
+        self.next = if following == self.first {
+            NONE
+        } else {
+            following
+        };
+        Some(current)
     }
 }
 

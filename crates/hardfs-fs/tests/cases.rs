@@ -48,7 +48,7 @@ fn listing(tree: &Tree) -> Vec<String> {
             FileKind::Symlink => {
                 format!(
                     "{path} -> {}",
-                    String::from_utf8_lossy(inode.symlink_target.as_deref().unwrap())
+                    String::from_utf8_lossy(inode.symlink_target().unwrap())
                 )
             }
             _ => path.into_owned(),
@@ -470,10 +470,7 @@ fn long_symlink_and_hardlink_targets() {
         EntryBuilder::hardlink("ccccccccccccccc", &target),
     ]]);
     let symlink = tree.lookup(b"bbbbbbbbbbbbbbb").unwrap();
-    assert_eq!(
-        symlink.inode().symlink_target.as_deref(),
-        Some(target.as_bytes())
-    );
+    assert_eq!(symlink.inode().symlink_target(), Some(target.as_bytes()));
     assert_eq!(
         tree.lookup(b"ccccccccccccccc")
             .unwrap()
@@ -672,6 +669,69 @@ fn device_and_fifo_types() {
         tree.lookup(b"dev/sda").unwrap().inode().kind,
         FileKind::BlockDevice
     );
-    assert_eq!(tree.lookup(b"dev/sda").unwrap().inode().device, (8, 0));
+    assert_eq!(tree.lookup(b"dev/sda").unwrap().inode().device(), (8, 0));
     assert_eq!(tree.lookup(b"run/p").unwrap().inode().kind, FileKind::Fifo);
+}
+
+// G. Order of the final view
+
+#[test]
+fn walk_is_in_name_order_whatever_the_tar_order() {
+    let tree = merge(&[
+        vec![
+            dir("d/"),
+            file("d/m"),
+            file("d/b"),
+            file("d/z"),
+            file("d/a"),
+            dir("c/"),
+            file("c/2"),
+            file("c/1"),
+        ],
+        vec![
+            file("d/.wh.m"),
+            file("d/c"),
+            file("d/0"),
+            file("d/y"),
+            file("c/.wh.1"),
+        ],
+        vec![
+            file("d/.wh.a"),
+            file("d/m"),
+            file("c/0"),
+            file("c/.wh.2"),
+            file("b"),
+        ],
+    ]);
+    assert_eq!(
+        listing(&tree),
+        ["b", "c/", "c/0", "d/", "d/0", "d/b", "d/c", "d/m", "d/y", "d/z"]
+    );
+    assert_eq!(tree.lookup(b"d/m").unwrap().layer(), 2);
+    assert!(tree.lookup(b"d/a").is_none());
+    assert!(tree.lookup(b"c/1").is_none());
+}
+
+#[test]
+fn names_in_a_large_directory_are_found_after_removals() {
+    let count = 3000;
+    let first: Vec<EntryBuilder> = std::iter::once(dir("big/"))
+        .chain((0..count).rev().map(|n| file(&format!("big/f{n}"))))
+        .collect();
+    let second: Vec<EntryBuilder> = (0..count)
+        .filter(|n| n % 3 == 0)
+        .map(|n| file(&format!("big/.wh.f{n}")))
+        .collect();
+    let tree = merge(&[first, second]);
+    for n in 0..count {
+        let found = tree.lookup(format!("big/f{n}").as_bytes()).is_some();
+        assert_eq!(found, n % 3 != 0, "big/f{n}");
+    }
+    let mut expected: Vec<String> = (0..count)
+        .filter(|n| n % 3 != 0)
+        .map(|n| format!("big/f{n}"))
+        .collect();
+    expected.sort();
+    expected.insert(0, "big/".to_string());
+    assert_eq!(listing(&tree), expected);
 }

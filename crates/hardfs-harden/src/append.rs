@@ -71,31 +71,32 @@ pub(crate) fn appended_entries(
         }
         let mut entry = match inode.kind {
             FileKind::Regular => {
-                let content =
-                    inode
-                        .content
-                        .as_deref()
-                        .ok_or_else(|| HardenError::AppendContent {
-                            path: crate::plan::absolute_bytes(&path),
-                        })?;
+                let content = inode.content().map(|content| &**content).ok_or_else(|| {
+                    HardenError::AppendContent {
+                        path: crate::plan::absolute_bytes(&path),
+                    }
+                })?;
                 EntryBuilder::file(&path, content)
             }
             FileKind::Directory => EntryBuilder::dir(&path),
-            FileKind::CharDevice => {
-                EntryBuilder::device(&path, EntryType::CharDevice, inode.device.0, inode.device.1)
-            }
+            FileKind::CharDevice => EntryBuilder::device(
+                &path,
+                EntryType::CharDevice,
+                inode.device().0,
+                inode.device().1,
+            ),
             FileKind::BlockDevice => EntryBuilder::device(
                 &path,
                 EntryType::BlockDevice,
-                inode.device.0,
-                inode.device.1,
+                inode.device().0,
+                inode.device().1,
             ),
             FileKind::Fifo => EntryBuilder::fifo(&path),
             FileKind::Symlink => continue,
         };
         let (uid, gid) = edit.owner.unwrap_or((inode.uid, inode.gid));
         entry = entry.mode(inode.mode & !edit.clear_bits).owner(uid, gid);
-        for (name, value) in &inode.xattrs {
+        for (name, value) in inode.xattrs() {
             if !(edit.drop_capability && **name == *CAPABILITY_XATTR) {
                 entry = entry.xattr(name, value);
             }

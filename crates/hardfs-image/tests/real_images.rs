@@ -15,7 +15,7 @@ fn canonical(tree: &Tree) -> Vec<String> {
     tree.walk(|path, file| {
         let inode = file.inode();
         let xattrs: Vec<String> = inode
-            .xattrs
+            .xattrs()
             .iter()
             .map(|(key, value)| format!("{}={:02x?}", display_path(key), value))
             .collect();
@@ -32,11 +32,7 @@ fn canonical(tree: &Tree) -> Vec<String> {
                 0
             },
             inode.link_count(),
-            inode
-                .symlink_target
-                .as_deref()
-                .map(display_path)
-                .unwrap_or_default(),
+            inode.symlink_target().map(display_path).unwrap_or_default(),
             file.layer(),
             xattrs.join(",")
         ));
