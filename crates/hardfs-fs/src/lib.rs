@@ -24,8 +24,11 @@ pub use layer::{read_layer, read_layer_seekable, Layer, LayerEntry, ReadOptions,
 pub use path::{display_path, normalize, NormalizedPath};
 pub use tree::{FileKind, FileRef, Inode, Tree};
 
-/// Extended attributes as (name, value) pairs in archive order.
-pub type Xattrs = Vec<(Box<[u8]>, Box<[u8]>)>;
+/// One extended attribute as (name, value).
+pub type Xattr = (Box<[u8]>, Box<[u8]>);
+
+/// Extended attributes in archive order.
+pub type Xattrs = Vec<Xattr>;
 
 /// Whether a file's mode or attributes grant privileges when it is executed:
 /// setuid, setgid or file capabilities on a regular file.

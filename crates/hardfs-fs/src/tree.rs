@@ -1,9 +1,9 @@
 //! The merged tree: an arena of path nodes pointing at shared inodes.
 //!
-//! Memory grows with the number of paths, so a node is kept small: its name
-//! lives in one byte arena, a hash table keyed by (parent, name) finds a
-//! child, and each directory's children form a circular list kept sorted by
-//! name once a layer is applied.
+//! Memory grows with the number of paths, so nodes are kept small. Names
+//! live in one byte arena, and a hash table keyed by (parent, name) finds a
+//! child. Each directory's children form a circular list, sorted by name
+//! after every layer.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -75,7 +75,7 @@ pub struct Inode {
     pub layer: usize,
     /// Offset of that entry in the layer's uncompressed tar.
     pub offset: u64,
-    /// What few inodes have, boxed so that a plain file stays small.
+    /// Fields that few inodes use, boxed so that a plain file stays small.
     extra: Option<Box<Extra>>,
 }
 
@@ -88,8 +88,8 @@ struct Extra {
 }
 
 impl Inode {
-    /// An inode without a symlink target, attributes, device numbers or
-    /// kept content.
+    /// Creates an inode without a symlink target, attributes, device
+    /// numbers or kept content.
     pub(crate) fn plain(kind: FileKind, mode: u32, uid: u64, gid: u64, layer: usize) -> Inode {
         Inode {
             kind,
@@ -131,7 +131,7 @@ impl Inode {
     }
 
     /// Extended attributes as (name, value) pairs in archive order.
-    pub fn xattrs(&self) -> &[(Box<[u8]>, Box<[u8]>)] {
+    pub fn xattrs(&self) -> &[crate::Xattr] {
         self.extra.as_ref().map_or(&[], |extra| &extra.xattrs)
     }
 
@@ -144,7 +144,7 @@ impl Inode {
         self.extra.as_ref().map_or((0, 0), |extra| extra.device)
     }
 
-    /// Content, kept only for the paths asked for when reading.
+    /// Content, kept only for the paths requested when reading.
     pub fn content(&self) -> Option<&Arc<[u8]>> {
         self.extra.as_ref()?.content.as_ref()
     }

@@ -192,9 +192,19 @@ fn read_one(
             return Err(ImageError::Tar { what, source });
         }
     };
-    let (stream, tar_tally) = HashingReader::new(stream);
-    let layer = match read_layer(stream, &options.read) {
-        Ok(layer) => layer,
+    // An uncompressed blob is the tar itself: its digest is the DiffID.
+    // Otherwise decompressing runs in a thread of its own, feeding the
+    // thread that hashes the tar and reads its headers.
+    let read = if compression == Compression::None {
+        read_layer(stream, &options.read).map(|layer| (layer, None))
+    } else {
+        std::thread::scope(|scope| {
+            let (stream, tar_tally) = HashingReader::new(crate::pipe::spawn(scope, stream));
+            read_layer(stream, &options.read).map(|layer| (layer, Some(tar_tally)))
+        })
+    };
+    let (layer, tar_tally) = match read {
+        Ok(read) => read,
         Err(source) => {
             check_blob_digest(store, info, &what)?;
             return Err(ImageError::Layer { what, source });
@@ -218,7 +228,10 @@ fn read_one(
             actual: digest,
         });
     }
-    let (diff_id, _) = tar_tally.finish();
+    let diff_id = match tar_tally {
+        Some(tally) => tally.finish().0,
+        None => digest.clone(),
+    };
     if diff_id != info.diff_id {
         return Err(ImageError::DigestMismatch {
             what: format!("{what} DiffID"),
