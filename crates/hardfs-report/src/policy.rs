@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use glob::{MatchOptions, Pattern};
-use hardfs_rules::{Finding, Rule, Severity, RULES};
+use hardfs_rules::{Applies, Finding, Rule, Severity, RULES};
 
 use crate::config::{self, ConfigFile};
 use crate::error::PolicyError;
-use crate::report::Report;
+use crate::report::{Report, Target};
 
 /// Exit code when no kept finding reaches the `--fail-on` severity.
 pub const EXIT_CLEAN: u8 = 0;
@@ -228,6 +228,30 @@ impl Policy {
             Some(entry) => Verdict::Allowed(entry),
             None => Verdict::Keep,
         }
+    }
+
+    /// Lists the allowlist entries that suppressed nothing in `report`,
+    /// leaving out entries for rules that do not run or that check the
+    /// other kind of target, as a config file shared by `audit` and `lint`
+    /// has them.
+    pub fn unused_allow_entries(&self, report: &Report) -> Vec<&AllowEntry> {
+        let kind = match report.target {
+            Target::Image(_) => Applies::Image,
+            Target::Dockerfiles(_) => Applies::Dockerfile,
+        };
+        self.allow
+            .iter()
+            .filter(|entry| {
+                let applies = entry.rule.applies == Applies::Both || entry.rule.applies == kind;
+                applies && self.selects(entry.rule)
+            })
+            .filter(|entry| {
+                !report.suppressed.iter().any(|suppressed| {
+                    matches!(self.judge(&suppressed.finding),
+                        Verdict::Allowed(first) if std::ptr::eq(first, *entry))
+                })
+            })
+            .collect()
     }
 
     /// Computes the exit code for `report`: 2 when a problem left part of the target

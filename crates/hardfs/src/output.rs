@@ -71,6 +71,15 @@ impl Output {
     /// Renders `report` to its destination and returns the exit code that
     /// the policy gives it.
     pub fn write(&self, report: &Report) -> Result<u8> {
+        for entry in self.policy.unused_allow_entries(report) {
+            eprintln!(
+                "warning: allowlist entry {}:{} from {} matched no finding; \
+                 check the rule and the path, or remove the entry",
+                entry.rule.id,
+                entry.pattern.as_str(),
+                entry.origin
+            );
+        }
         match &self.destination {
             Some(path) => self.write_file(report, path)?,
             None => {

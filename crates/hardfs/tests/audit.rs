@@ -167,6 +167,44 @@ fn allow_suppresses_finding() {
 }
 
 #[test]
+fn unused_allow_entry_is_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    let config = dir.path().join("hardfs.toml");
+    std::fs::write(
+        &config,
+        "[[allow]]\nrule = \"setgid-file\"\npath = \"/usr/bin/wall\"\nreason = \"needed\"\n\n\
+         [[allow]]\nrule = \"setgid-file\"\npath = \"/usr/bin/wal\"\nreason = \"typo\"\n\n\
+         [[allow]]\nrule = \"chmod-setuid\"\npath = \"Dockerfile\"\nreason = \"lint only\"\n",
+    )
+    .unwrap();
+    let output = hardfs()
+        .args(["audit", &reference, "--fail-on", "never", "--config"])
+        .arg(&config)
+        .args(["--allow", "setuid-file:/usr/bin/sudo"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("warning: allowlist entry"))
+        .collect();
+    let expected_config = format!(
+        "warning: allowlist entry HF002:/usr/bin/wal from {}:6 matched no finding; \
+         check the rule and the path, or remove the entry",
+        config.display()
+    );
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert_eq!(warnings[0], expected_config);
+    assert_eq!(
+        warnings[1],
+        "warning: allowlist entry HF001:/usr/bin/sudo from the command line matched no \
+         finding; check the rule and the path, or remove the entry"
+    );
+}
+
+#[test]
 fn output_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
