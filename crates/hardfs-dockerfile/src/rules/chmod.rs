@@ -1,6 +1,7 @@
 //! chmod-world-writable (HF014), chmod-setuid (HF015) and
 //! setuid-strip-in-layer (HF017), from RUN chmod calls (also behind
-//! `find -exec` and `xargs`) and from COPY/ADD `--chmod`.
+//! `find -exec` and `xargs`), `install -m` and `mkdir -m`, and from
+//! COPY/ADD `--chmod`.
 
 use hardfs_rules::Severity;
 
@@ -32,6 +33,24 @@ pub(super) fn check(context: &mut Context<'_>) {
             let targets: Vec<&str> = paths.iter().map(|word| word.text.as_str()).collect();
             let what = format!("`chmod {}` on {}", mode.text, list(&targets));
             report_effect(context, run.node, run.position(mode), effect, &what);
+        }
+        for program in ["install", "mkdir"] {
+            for call in invocations(run.command, program) {
+                let Some((mode, targets)) = mode_option(call) else {
+                    continue;
+                };
+                let Some(mut effect) = parse_mode(&mode.text) else {
+                    continue;
+                };
+                // `mkdir -m` and `install -d -m` make directories, where the
+                // setgid bit grants no privilege and setuid is ignored.
+                if program == "mkdir" || call.iter().any(|word| is_directory_flag(&word.text)) {
+                    effect.setuid = false;
+                    effect.setgid = false;
+                }
+                let what = format!("`{program} -m {}` on {}", mode.text, list(&targets));
+                report_effect(context, run.node, run.position(&mode), effect, &what);
+            }
         }
         strip_pattern(context, run);
     }
@@ -77,6 +96,46 @@ fn report_effect(
         let message = format!("{what} sets the {bits}");
         context.report("HF015", node, at, None, message);
     }
+}
+
+/// Finds the mode of `install` or `mkdir` (`-m MODE`, `-mMODE`,
+/// `--mode=MODE` or `--mode MODE`) and the operands after it. The word
+/// returned holds the mode text alone.
+fn mode_option(call: &[Word]) -> Option<(Word, Vec<&str>)> {
+    let mut mode = None;
+    let mut targets = Vec::new();
+    let mut words = call[1..].iter();
+    while let Some(word) = words.next() {
+        let text = word.text.as_str();
+        let value = if text == "-m" || text == "--mode" {
+            words.next().map(|next| next.text.clone())
+        } else if let Some(value) = text.strip_prefix("--mode=") {
+            Some(value.to_string())
+        } else if let Some(value) = text.strip_prefix("-m").filter(|_| !text.starts_with("--")) {
+            Some(value.to_string())
+        } else {
+            if !text.starts_with('-') {
+                targets.push(text);
+            }
+            continue;
+        };
+        if let Some(value) = value {
+            mode = Some(Word {
+                text: value,
+                ..word.clone()
+            });
+        }
+    }
+    mode.map(|mode| (mode, targets))
+}
+
+/// True for `install`'s `-d` (also in a group such as `-dv`) and `--directory`.
+fn is_directory_flag(text: &str) -> bool {
+    text == "--directory"
+        || (text.starts_with('-')
+            && !text.starts_with("--")
+            && !text.starts_with("-m")
+            && text[1..].contains('d'))
 }
 
 /// True for `find … -type d … -exec …`, which changes directories only.
@@ -254,6 +313,34 @@ mod tests {
         assert_eq!(hits.len(), 2);
         assert!(hits[0].3.contains("setuid bit"), "{}", hits[0].3);
         assert!(hits[1].3.contains("setgid bit"), "{}", hits[1].3);
+    }
+
+    #[test]
+    fn install_mode_forms() {
+        let text = "FROM a\nRUN install -m 4755 su /usr/bin/su && install -m0777 a /a\n\
+                    RUN install --mode=2755 b /b && install -o root --mode 755 c /c\n";
+        let setid = found(text, "HF015");
+        assert_eq!(setid.len(), 2);
+        assert_eq!((setid[0].0, setid[0].1), (2, 13));
+        assert_eq!(
+            setid[0].3,
+            "`install -m 4755` on `su`, `/usr/bin/su` sets the setuid bit"
+        );
+        assert!(setid[1].3.contains("setgid bit"), "{}", setid[1].3);
+        let writable = found(text, "HF014");
+        assert_eq!(writable.len(), 1);
+        assert!(writable[0].3.starts_with("`install -m 0777`"), "{}", writable[0].3);
+    }
+
+    #[test]
+    fn directory_modes_grant_no_setid() {
+        let text = "FROM a\nRUN install -d -m 2775 /srv && mkdir -p -m 4755 /d\n\
+                    RUN mkdir -m 1777 /scratch && mkdir -m 777 /open\n";
+        assert!(found(text, "HF015").is_empty());
+        let writable = found(text, "HF014");
+        assert_eq!(writable.len(), 2);
+        assert_eq!(writable[0].2, Severity::Low);
+        assert_eq!(writable[1].2, Severity::Medium);
     }
 
     #[test]
