@@ -114,7 +114,13 @@ fn mode_option(call: &[Word]) -> Option<(Word, Vec<&str>)> {
         } else if let Some(value) = text.strip_prefix("-m").filter(|_| !text.starts_with("--")) {
             Some(value.to_string())
         } else {
-            if !text.starts_with('-') {
+            if matches!(
+                text,
+                "-o" | "-g" | "-S" | "-t" | "--owner" | "--group" | "--suffix"
+            ) {
+                // The option's value is not an operand.
+                words.next();
+            } else if !text.starts_with('-') {
                 targets.push(text);
             }
             continue;
@@ -318,7 +324,7 @@ mod tests {
     #[test]
     fn install_mode_forms() {
         let text = "FROM a\nRUN install -m 4755 su /usr/bin/su && install -m0777 a /a\n\
-                    RUN install --mode=2755 b /b && install -o root --mode 755 c /c\n";
+                    RUN install -g staff --mode=2755 b /b && install -o root --mode 755 c /c\n";
         let setid = found(text, "HF015");
         assert_eq!(setid.len(), 2);
         assert_eq!((setid[0].0, setid[0].1), (2, 13));
@@ -326,19 +332,31 @@ mod tests {
             setid[0].3,
             "`install -m 4755` on `su`, `/usr/bin/su` sets the setuid bit"
         );
-        assert!(setid[1].3.contains("setgid bit"), "{}", setid[1].3);
+        assert_eq!(
+            setid[1].3,
+            "`install -m 2755` on `b`, `/b` sets the setgid bit"
+        );
         let writable = found(text, "HF014");
         assert_eq!(writable.len(), 1);
-        assert!(writable[0].3.starts_with("`install -m 0777`"), "{}", writable[0].3);
+        assert!(
+            writable[0].3.starts_with("`install -m 0777`"),
+            "{}",
+            writable[0].3
+        );
     }
 
     #[test]
     fn directory_modes_grant_no_setid() {
-        let text = "FROM a\nRUN install -d -m 2775 /srv && mkdir -p -m 4755 /d\n\
+        let text = "FROM a\nRUN install -d -o app -g app -m 2775 /srv && mkdir -p -m 4755 /d\n\
                     RUN mkdir -m 1777 /scratch && mkdir -m 777 /open\n";
         assert!(found(text, "HF015").is_empty());
         let writable = found(text, "HF014");
         assert_eq!(writable.len(), 2);
+        assert!(
+            writable[0].3.starts_with("`mkdir -m 1777` on `/scratch` "),
+            "{}",
+            writable[0].3
+        );
         assert_eq!(writable[0].2, Severity::Low);
         assert_eq!(writable[1].2, Severity::Medium);
     }
