@@ -99,8 +99,8 @@ fn report_effect(
 }
 
 /// Finds the mode of `install` or `mkdir` (`-m MODE`, `-mMODE`,
-/// `--mode=MODE` or `--mode MODE`) and the operands after it. The word
-/// returned holds the mode text alone.
+/// `--mode=MODE` or `--mode MODE`) and its operands. The returned word
+/// contains the mode text alone.
 fn mode_option(call: &[Word]) -> Option<(Word, Vec<&str>)> {
     let mut mode = None;
     let mut targets = Vec::new();
