@@ -71,7 +71,8 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// Dockerfiles to check [default: ./Dockerfile, else ./Containerfile].
+    /// Dockerfiles to check, `-` for standard input [default: ./Dockerfile,
+    /// else ./Containerfile].
     pub files: Vec<std::path::PathBuf>,
 
     #[command(flatten)]

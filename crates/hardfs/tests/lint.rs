@@ -200,3 +200,32 @@ fn unreadable_file_is_an_error() {
             missing.display()
         )));
 }
+
+#[test]
+fn dash_reads_standard_input() {
+    let dir = TempDir::new().unwrap();
+    let output = hardfs()
+        .current_dir(dir.path())
+        .args(["lint", "-", "--format", "json", "--fail-on", "never"])
+        .write_stdin("FROM debian\nRUN install -m 4755 tool /usr/bin/tool\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        findings(&output.stdout),
+        [
+            ("runs-as-root".into(), 1, 1, "medium".into()),
+            ("chmod-setuid".into(), 2, 13, "high".into()),
+        ]
+    );
+}
+
+#[test]
+fn dash_syntax_error_names_standard_input() {
+    hardfs()
+        .args(["lint", "-"])
+        .write_stdin("FROM debian\nONBUILD\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot parse -:2"));
+}

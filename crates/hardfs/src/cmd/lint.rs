@@ -61,7 +61,14 @@ fn default_file() -> Result<PathBuf> {
 
 fn lint_file(path: &Path) -> Result<Vec<Finding>> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", escape(&name)))?;
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .context("cannot read the Dockerfile from standard input")?;
+        bytes
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", escape(&name)))?
+    };
     let text = String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         anyhow::anyhow!("{} is not valid UTF-8 at byte {offset}", escape(&name))
