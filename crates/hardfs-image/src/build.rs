@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
 use hardfs_fs::{read_layer, Layer, ReadOptions, Tree};
-use hardfs_tar::{decompress, Compression};
+use hardfs_tar::{decompress_digest_checked, Compression};
 
 use crate::config::LayerInfo;
 use crate::digest::HashingReader;
@@ -185,7 +185,7 @@ fn read_one(
     let what = describe(info);
     let (blob, size) = store.open(&info.blob)?;
     let (blob, blob_tally) = HashingReader::new(blob);
-    let (compression, stream) = match decompress(blob, options.max_layer_size) {
+    let (compression, stream) = match decompress_digest_checked(blob, options.max_layer_size) {
         Ok(opened) => opened,
         Err(source) => {
             check_blob_digest(store, info, &what)?;

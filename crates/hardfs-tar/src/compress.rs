@@ -42,6 +42,24 @@ pub fn decompress<'a, R: Read + Send + 'a>(
     blob: R,
     max_output: u64,
 ) -> Result<(Compression, Box<dyn Read + Send + 'a>), TarError> {
+    open(blob, max_output, true)
+}
+
+/// Like [`decompress`], without checking gzip's CRC-32 of each member: for
+/// callers that check a sha256 digest of the decompressed stream, which
+/// detects every change the CRC would.
+pub fn decompress_digest_checked<'a, R: Read + Send + 'a>(
+    blob: R,
+    max_output: u64,
+) -> Result<(Compression, Box<dyn Read + Send + 'a>), TarError> {
+    open(blob, max_output, false)
+}
+
+fn open<'a, R: Read + Send + 'a>(
+    blob: R,
+    max_output: u64,
+    check_crc: bool,
+) -> Result<(Compression, Box<dyn Read + Send + 'a>), TarError> {
     let mut buffered = BufReader::with_capacity(256 * 1024, blob);
     let head = buffered
         .fill_buf()
@@ -49,7 +67,8 @@ pub fn decompress<'a, R: Read + Send + 'a>(
     let compression = sniff(head)?;
     let stream: Box<dyn Read + Send + 'a> = match compression {
         Compression::None => Box::new(buffered),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Gzip if check_crc => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Gzip => Box::new(crate::gzip::GzipMembers::new(buffered)),
         Compression::Zstd => {
             let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|source| TarError::Io { offset: 0, source })?;

@@ -16,14 +16,16 @@
 
 mod compress;
 mod error;
+mod gzip;
 mod header;
 mod patch;
 mod pax;
 mod reader;
 mod writer;
 
-pub use compress::{decompress, sniff, Compression, LimitedReader};
+pub use compress::{decompress, decompress_digest_checked, sniff, Compression, LimitedReader};
 pub use error::TarError;
+pub use gzip::GzipMembers;
 pub use header::{EntryType, BLOCK_SIZE};
 pub use patch::{patch_headers, patch_stream, HeaderPatch, PatchStats};
 pub use reader::{Entry, Limits, Reader};
