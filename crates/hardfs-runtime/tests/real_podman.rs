@@ -117,7 +117,7 @@ fn tmpfs_paths(arguments: &[String]) -> Vec<String> {
 fn check_platform_outputs(profile: &Profile, passed_arguments: &[String]) {
     let flag_paths = tmpfs_paths(passed_arguments);
 
-    let compose_yaml = render::to_yaml(&render::compose(profile, "image:1", "app")).unwrap();
+    let compose_yaml = render::compose_yaml(&render::compose(profile, "image:1", "app")).unwrap();
     let compose: render::ComposeFile = serde_saphyr::from_str(&compose_yaml).unwrap();
     let service = &compose.services["app"];
     assert!(service.read_only);
@@ -196,12 +196,11 @@ fn nginx_learns_and_verifies() {
     assert_eq!(failed.failed_writes, ["/var/lib/nginx/body"]);
     assert_eq!(failed.suggestions, ["/var/lib/nginx"]);
 
-    // Learn as the image runs by default (root), so nginx can create its
-    // directories; verify as www-data.
+    // Learn as the image runs by default (root); verify as www-data.
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &[]),
         duration: std::time::Duration::from_secs(1),
-        flags: Vec::new(),
+        profile: profile(&image, &ProfileOptions::default()),
         reference: image.reference.text.clone(),
     };
     let learned = learn(&engine, &image.tree, &learn_options).unwrap();
@@ -246,7 +245,8 @@ fn nginx_learns_and_verifies() {
     assert!(passed.arguments.contains(&"--read-only".to_string()));
     assert!(tmpfs_paths(&passed.arguments).contains(&"/var/lib/nginx".to_string()));
     check_platform_outputs(&full, &passed.arguments);
-    let runs = [&failed.arguments[..], &learned.arguments, &passed.arguments];
+    let mut runs = vec![&failed.arguments[..], &passed.arguments];
+    runs.extend(learned.runs.iter().map(Vec::as_slice));
     assert_eq!(leftover_containers(&runs), Vec::<String>::new());
 }
 
@@ -291,7 +291,7 @@ fn redis_learns_and_verifies() {
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &command),
         duration: std::time::Duration::from_secs(1),
-        flags: Vec::new(),
+        profile: profile(&image, &ProfileOptions::default()),
         reference: image.reference.text.clone(),
     };
     let learned = learn(&engine, &image.tree, &learn_options).unwrap();
@@ -331,7 +331,8 @@ fn redis_learns_and_verifies() {
     );
     assert!(passed.reason.contains("+PONG"), "{}", passed.reason);
     check_platform_outputs(&full, &passed.arguments);
-    let runs = [&failed.arguments[..], &learned.arguments, &passed.arguments];
+    let mut runs = vec![&failed.arguments[..], &passed.arguments];
+    runs.extend(learned.runs.iter().map(Vec::as_slice));
     assert_eq!(leftover_containers(&runs), Vec::<String>::new());
 }
 
@@ -366,7 +367,7 @@ fn postgres_learns_and_verifies() {
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &[]),
         duration: std::time::Duration::from_secs(1),
-        flags: Vec::new(),
+        profile: profile(&image, &ProfileOptions::default()),
         reference: image.reference.text.clone(),
     };
     let learned = learn(&engine, &image.tree, &learn_options).unwrap();
@@ -412,6 +413,7 @@ fn postgres_learns_and_verifies() {
         passed.reason
     );
     check_platform_outputs(&full, &passed.arguments);
-    let runs = [&failed.arguments[..], &learned.arguments, &passed.arguments];
+    let mut runs = vec![&failed.arguments[..], &passed.arguments];
+    runs.extend(learned.runs.iter().map(Vec::as_slice));
     assert_eq!(leftover_containers(&runs), Vec::<String>::new());
 }
