@@ -217,7 +217,196 @@ fn add_mounted(paths: &mut Vec<LearnedPath>, mounted: Vec<LearnedPath>) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use hardfs_fs::{read_layer, ReadOptions};
+    use hardfs_tar::{EntryBuilder, Writer};
+
     use super::*;
+    use crate::{ContainerState, EngineKind, ExecOutput, RunSpec, RunUser};
+
+    /// An engine whose container exits with a "Permission denied" line
+    /// until every directory in `needs` is mounted, and then stays up and
+    /// writes `/srv/data/file`.
+    struct DeniedEngine {
+        needs: Vec<&'static str>,
+        started: Mutex<Vec<RunSpec>>,
+        removed: Mutex<Vec<String>>,
+    }
+
+    impl DeniedEngine {
+        fn new(needs: &[&'static str]) -> DeniedEngine {
+            DeniedEngine {
+                needs: needs.to_vec(),
+                started: Mutex::new(Vec::new()),
+                removed: Mutex::new(Vec::new()),
+            }
+        }
+
+        /// The first needed directory that the last run did not mount.
+        fn missing(&self) -> Option<&'static str> {
+            let started = self.started.lock().unwrap();
+            let flags = &started.last().expect("a run started").flags;
+            self.needs.iter().copied().find(|need| {
+                !flags
+                    .iter()
+                    .any(|flag| flag.starts_with(&format!("{need}:")))
+            })
+        }
+    }
+
+    impl Engine for DeniedEngine {
+        fn kind(&self) -> EngineKind {
+            EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
+            Ok("image".into())
+        }
+        fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+            self.started.lock().unwrap().push(spec.clone());
+            Ok(spec.name.clone())
+        }
+        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+            let running = self.missing().is_none();
+            let exit_code = if running { 0 } else { 1 };
+            Ok(ContainerState { running, exit_code })
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            Ok(match self.missing() {
+                Some(need) => format!("open() \"{need}/x\" failed (13: Permission denied)\n"),
+                None => String::new(),
+            })
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            Ok(match self.missing() {
+                Some(_) => String::new(),
+                None => "C /srv\nC /srv/data\nA /srv/data/file\n".into(),
+            })
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<ExecOutput, RuntimeError> {
+            unreachable!("no exec probe in these tests")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            Ok(false)
+        }
+        fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+            self.removed.lock().unwrap().push(container.to_string());
+            Ok(())
+        }
+        fn remover(&self, _: &str) -> Option<Box<dyn Fn() + Send>> {
+            None
+        }
+    }
+
+    fn image_tree() -> Tree {
+        let mut writer = Writer::new(Vec::new());
+        for directory in ["srv/", "srv/data/", "var/", "var/lib/"] {
+            writer.append(&EntryBuilder::dir(directory)).unwrap();
+        }
+        for directory in ["a", "b", "c", "d", "e"] {
+            let entry = EntryBuilder::dir(format!("var/lib/{directory}/"));
+            writer.append(&entry).unwrap();
+        }
+        let bytes = writer.finish().unwrap();
+        let mut tree = Tree::new();
+        let layer = read_layer(&bytes[..], &ReadOptions::with_account_files()).unwrap();
+        tree.apply_layer(0, layer).unwrap();
+        tree
+    }
+
+    fn options() -> LearnOptions {
+        let mut run = RunOptions::new("image");
+        run.stable_for = Duration::from_millis(10);
+        LearnOptions {
+            run,
+            duration: Duration::ZERO,
+            profile: Profile {
+                user: Some(RunUser {
+                    uid: 1000,
+                    gid: 1000,
+                    groups: Vec::new(),
+                    name: Some("app".into()),
+                    configured: Some("app".into()),
+                }),
+                paths: Vec::new(),
+                privileged_ports: Vec::new(),
+                warnings: Vec::new(),
+            },
+            reference: "oci:image".into(),
+        }
+    }
+
+    #[test]
+    fn denied_directories_mounted_and_learned() {
+        let engine = DeniedEngine::new(&["/var/lib/a", "/var/lib/b"]);
+        let outcome = learn(&engine, &image_tree(), &options()).unwrap();
+
+        assert!(outcome.ready, "{}", outcome.reason);
+        assert_eq!(outcome.runs.len(), 3);
+        assert_eq!(
+            outcome.learned.paths,
+            [
+                learned("/srv/data", &["A /srv/data/file"], &[]),
+                learned("/var/lib/a", &[], &["/var/lib/a/x"]),
+                learned("/var/lib/b", &[], &["/var/lib/b/x"]),
+            ]
+        );
+
+        let started = engine.started.lock().unwrap();
+        assert_eq!(started[0].flags, ["--user", "1000:1000"]);
+        assert_eq!(
+            started[2].flags,
+            [
+                "--user",
+                "1000:1000",
+                "--tmpfs",
+                "/var/lib/a:rw,nosuid,nodev,noexec,size=64m,mode=0755,U",
+                "--tmpfs",
+                "/var/lib/b:rw,nosuid,nodev,noexec,size=64m,mode=0755,U",
+            ]
+        );
+        let names: Vec<String> = started.iter().map(|spec| spec.name.clone()).collect();
+        assert_eq!(*engine.removed.lock().unwrap(), names);
+    }
+
+    #[test]
+    fn learn_stops_after_max_runs() {
+        let needs = [
+            "/var/lib/a",
+            "/var/lib/b",
+            "/var/lib/c",
+            "/var/lib/d",
+            "/var/lib/e",
+        ];
+        let engine = DeniedEngine::new(&needs);
+        let outcome = learn(&engine, &image_tree(), &options()).unwrap();
+
+        assert!(!outcome.ready);
+        assert_eq!(outcome.reason, "the container exited with code 1");
+        assert_eq!(outcome.runs.len(), MAX_LEARN_RUNS);
+        let paths: Vec<&str> = outcome
+            .learned
+            .paths
+            .iter()
+            .map(|path| path.path.as_str())
+            .collect();
+        assert_eq!(paths, ["/var/lib/a", "/var/lib/b", "/var/lib/c"]);
+        assert_eq!(engine.removed.lock().unwrap().len(), MAX_LEARN_RUNS);
+    }
+
+    #[test]
+    fn denial_outside_image_directories_stops() {
+        let engine = DeniedEngine::new(&["/opt/app"]);
+        let outcome = learn(&engine, &image_tree(), &options()).unwrap();
+
+        assert!(!outcome.ready);
+        assert_eq!(outcome.runs.len(), 1);
+        assert!(
+            outcome.learned.paths.is_empty(),
+            "{:?}",
+            outcome.learned.paths
+        );
+    }
 
     fn learned(path: &str, writes: &[&str], denied: &[&str]) -> LearnedPath {
         LearnedPath {

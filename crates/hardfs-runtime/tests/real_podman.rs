@@ -14,8 +14,8 @@ use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
 use hardfs_runtime::render::{self, KubernetesOptions};
 use hardfs_runtime::{
-    build_profile, learn, verify, CliEngine, Engine, EngineKind, LearnOptions, Probe, Profile,
-    ProfileOptions, RunOptions, Verdict,
+    build_profile, learn, output_directory, verify, CliEngine, Engine, EngineKind, LearnOptions,
+    Probe, Profile, ProfileOptions, RunOptions, Verdict,
 };
 
 fn images_manifest() -> serde_json::Value {
@@ -350,19 +350,27 @@ fn postgres_learns_and_verifies() {
             ..ProfileOptions::default()
         },
     );
-    let failed = verify(
-        &engine,
-        &bare,
-        &image.tree,
-        &run_options(&engine_image, &probes, &[]),
-    )
-    .unwrap();
+    let mut options = run_options(&engine_image, &probes, &[]);
+    let config = &image.image.config;
+    let process: Vec<String> = config
+        .entrypoint
+        .iter()
+        .chain(&config.cmd)
+        .cloned()
+        .collect();
+    options.relative_to = output_directory(&process, config.working_dir.as_deref(), &image.tree);
+    let failed = verify(&engine, &bare, &image.tree, &options).unwrap();
     assert_eq!(failed.verdict, Verdict::Fail, "{}", failed.reason);
     assert!(
         failed.logs.contains("Read-only file system"),
         "{}",
         failed.logs
     );
+    assert_eq!(
+        failed.failed_writes,
+        ["/var/lib/postgresql/15/main/postmaster.pid"]
+    );
+    assert_eq!(failed.suggestions, ["/var/lib/postgresql/15/main"]);
 
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &[]),
