@@ -391,8 +391,8 @@ fn hardened_postgres_learns_and_verifies() {
     check_outputs_mirror(&image, &passed);
 }
 
-/// Builds an image from the nginx test image with a HEALTHCHECK that asks
-/// nginx for `path` and passes on HTTP 200, and saves it as a
+/// Builds an image from the nginx test image with a HEALTHCHECK that
+/// requests `path` from nginx and passes on HTTP 200, and saves it as a
 /// docker-archive. podman keeps HEALTHCHECK only in the docker format.
 fn build_with_healthcheck(tag: &str, path: &str) -> TestImage {
     let directory = tempfile::tempdir().unwrap();
@@ -405,6 +405,7 @@ fn build_with_healthcheck(tag: &str, path: &str) -> TestImage {
         "FROM {base}\nHEALTHCHECK --interval=5s --timeout=3s CMD [\"bash\", \"-c\", \"{check}\"]\n"
     );
     std::fs::write(directory.path().join("Containerfile"), containerfile).unwrap();
+
     let podman_name = format!(
         "localhost/hardfs-test-healthcheck/{tag}-{}:latest",
         std::process::id()
@@ -415,6 +416,7 @@ fn build_with_healthcheck(tag: &str, path: &str) -> TestImage {
         podman_name,
         directory,
     };
+
     let context = image.directory.path().to_str().unwrap();
     let built = podman(&[
         "build",
@@ -482,7 +484,7 @@ fn healthcheck_is_probe_without_probe() {
 
 #[test]
 fn failing_healthcheck_fails_verify() {
-    // nginx answers 404 for this path, so the HEALTHCHECK never passes
+    // nginx returns 404 for this path, so the HEALTHCHECK never passes
     // although the container stays up.
     let image = build_with_healthcheck("missing", "/no-such-page");
     let learned_file = write_learned(image.directory.path());
