@@ -133,7 +133,11 @@ fn fold(targets: BTreeMap<String, Vec<String>>) -> Vec<LearnedPath> {
             .find(|learned| is_below(&path, &learned.path))
         {
             Some(ancestor) => ancestor.writes.extend(writes),
-            None => result.push(LearnedPath { path, writes }),
+            None => result.push(LearnedPath {
+                path,
+                writes,
+                denied: Vec::new(),
+            }),
         }
     }
     result

@@ -316,7 +316,8 @@ impl Engine for CliEngine {
 }
 
 /// Finds an engine that can run containers: podman first, then the docker
-/// CLI when `docker info` reaches an engine.
+/// CLI when `docker info` reaches an engine. The error names each engine
+/// tried, why it cannot run containers and what to do about it.
 pub fn detect_engine(preferred: Option<EngineKind>) -> Result<CliEngine, RuntimeError> {
     let kinds = match preferred {
         Some(kind) => vec![kind],
@@ -332,10 +333,64 @@ pub fn detect_engine(preferred: Option<EngineKind>) -> Result<CliEngine, Runtime
         };
         match engine.checked(&["info", "--format", template]) {
             Ok(_) => return Ok(engine),
-            Err(error) => details.push(error.to_string()),
+            Err(error) => {
+                tracing::debug!(engine = kind.program(), %error, "the engine cannot run containers");
+                details.push(engine_problem(kind, &error));
+            }
         }
     }
     Err(RuntimeError::NoEngine {
         details: details.join("; "),
     })
+}
+
+/// Describes why an engine cannot run containers, and the next step.
+fn engine_problem(kind: EngineKind, error: &RuntimeError) -> String {
+    let program = kind.program();
+    match (kind, error) {
+        (_, RuntimeError::EngineSpawn { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            format!("{program} is not installed (not found in PATH), so install it")
+        }
+        (EngineKind::Docker, RuntimeError::EngineCommand { stderr, .. }) => format!(
+            "the docker CLI is installed, but `docker info` reached no engine ({stderr}), so start the docker daemon or point DOCKER_HOST at a running one"
+        ),
+        (EngineKind::Podman, RuntimeError::EngineCommand { stderr, .. }) => format!(
+            "`podman info` failed ({stderr}), so check the podman setup, such as the file that CONTAINERS_CONF names"
+        ),
+        _ => format!("{program}: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_program_named_with_next_step() {
+        let error = RuntimeError::EngineSpawn {
+            program: "podman".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(
+            engine_problem(EngineKind::Podman, &error),
+            "podman is not installed (not found in PATH), so install it"
+        );
+    }
+
+    #[test]
+    fn docker_without_engine_says_start_daemon() {
+        let error = RuntimeError::EngineCommand {
+            command: "docker info --format {{.ServerVersion}}".into(),
+            status: "exit status: 1".into(),
+            stderr: "Cannot connect to the Docker daemon".into(),
+        };
+        let problem = engine_problem(EngineKind::Docker, &error);
+        assert!(
+            problem.contains("reached no engine (Cannot connect to the Docker daemon)"),
+            "{problem}"
+        );
+        assert!(problem.contains("start the docker daemon"), "{problem}");
+    }
 }

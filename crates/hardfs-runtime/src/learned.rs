@@ -16,8 +16,10 @@
 //! ```
 //!
 //! `paths[].path` is an absolute directory; `writes` lists the changes that
-//! led to it as `podman diff` prints them, for the reader. Every other
-//! field is informational.
+//! led to it as `podman diff` prints them, for the reader. A path that
+//! `learn` had to mount because the image's user was denied writing it has
+//! a `denied` list with the paths named in the image's output instead.
+//! Every other field is informational.
 
 use std::path::Path;
 
@@ -51,6 +53,10 @@ pub struct LearnedPath {
     /// The changes below it, as `KIND PATH` lines.
     #[serde(default)]
     pub writes: Vec<String>,
+    /// Paths that the image's output reported it was denied writing, when
+    /// `learn` mounted this directory for a further run because of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied: Vec<String>,
 }
 
 impl LearnedPaths {
@@ -143,6 +149,7 @@ mod tests {
             vec![LearnedPath {
                 path: "/var/lib/nginx".into(),
                 writes: vec!["A /var/lib/nginx/body".into()],
+                denied: Vec::new(),
             }],
         );
         let file = tempfile::NamedTempFile::new().unwrap();

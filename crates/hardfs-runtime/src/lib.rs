@@ -14,6 +14,7 @@ mod diff;
 mod engine;
 mod error;
 mod kubernetes;
+mod learn;
 mod learned;
 mod probe;
 mod profile;
@@ -26,13 +27,14 @@ pub use engine::{
     detect_engine, CliEngine, ContainerState, Engine, EngineKind, ExecOutput, RunSpec,
 };
 pub use error::RuntimeError;
+pub use learn::{learn, LearnOptions, LearnOutcome, MAX_LEARN_RUNS};
 pub use learned::{LearnedPath, LearnedPaths, LEARNED_FORMAT, LEARNED_VERSION};
 pub use probe::{Probe, ProbeOutcome};
 pub use profile::{
     build_profile, Owner, Profile, ProfileOptions, ProfileWarning, Reason, RunUser, WritablePath,
 };
 pub use session::{
-    cleanup_on_signal, failed_write_paths, learn, verify, LearnOptions, LearnOutcome, RunOptions,
-    Verdict, VerifyOptions, VerifyOutcome,
+    cleanup_on_signal, failed_write_paths, output_directory, verify, RunOptions, Verdict,
+    VerifyOptions, VerifyOutcome,
 };
 pub use size::{format_size, parse_size};

@@ -57,6 +57,17 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
             tmpfs_options(path, profile, engine)
         ));
     }
+    flags.extend(user_flags(profile));
+    flags.extend(["--cap-drop".into(), "ALL".into()]);
+    flags.extend(["--security-opt".into(), "no-new-privileges".into()]);
+    flags.extend(port_flags(profile));
+    flags
+}
+
+/// Builds the `--user` and `--group-add` flags of the profile's user, or
+/// none when the user is unresolved.
+pub fn user_flags(profile: &Profile) -> Vec<String> {
+    let mut flags = Vec::new();
     if let Some(user) = &profile.user {
         flags.push("--user".into());
         flags.push(format!("{}:{}", user.uid, user.gid));
@@ -65,13 +76,16 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
             flags.push(group.to_string());
         }
     }
-    flags.extend(["--cap-drop".into(), "ALL".into()]);
-    flags.extend(["--security-opt".into(), "no-new-privileges".into()]);
-    if profile.needs_unprivileged_ports() {
-        flags.push("--sysctl".into());
-        flags.push(format!("{UNPRIVILEGED_PORT_SYSCTL}=0"));
-    }
     flags
+}
+
+/// Builds the `--sysctl` flag that lets a non-root user bind the image's
+/// ports below 1024, or none when the profile does not need it.
+pub fn port_flags(profile: &Profile) -> Vec<String> {
+    if !profile.needs_unprivileged_ports() {
+        return Vec::new();
+    }
+    vec!["--sysctl".into(), format!("{UNPRIVILEGED_PORT_SYSCTL}=0")]
 }
 
 /// Formats the flags as one shell-quoted command line.
@@ -112,10 +126,8 @@ pub struct ComposeService {
 }
 
 /// Builds a compose file with one service named `service`. Compose runs on
-/// a docker engine, so the tmpfs options are docker's.
-// NOTE: serde-saphyr writes `user: 33:33` unquoted. YAML 1.2 readers such
-// as docker compose v2 read a string, but a YAML 1.1 reader (PyYAML, so
-// docker-compose v1) reads the sexagesimal integer 2013.
+/// a docker engine, so the tmpfs options are docker's. Write it with
+/// [`compose_yaml`].
 pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
     let mut sysctls = std::collections::BTreeMap::new();
     if profile.needs_unprivileged_ports() {
@@ -150,6 +162,43 @@ pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
     };
     ComposeFile {
         services: [(service.to_string(), compose_service)].into(),
+    }
+}
+
+/// Writes a compose file as YAML, with every `UID:GID` value in double
+/// quotes.
+///
+/// serde-saphyr 0.0.16 writes `user: 33:33` unquoted. A YAML 1.2 reader
+/// such as docker compose v2 reads a string, but a YAML 1.1 reader (PyYAML,
+/// so docker-compose v1) reads the base-60 integer 2013.
+pub fn compose_yaml(file: &ComposeFile) -> Result<String, RuntimeError> {
+    let yaml = to_yaml(file)?;
+    let mut quoted = String::with_capacity(yaml.len() + 8);
+    for line in yaml.lines() {
+        quoted.push_str(&quote_base_60(line));
+        quoted.push('\n');
+    }
+    Ok(quoted)
+}
+
+/// Puts a plain `KEY: VALUE` or `- VALUE` scalar of digits separated by
+/// colons in double quotes.
+fn quote_base_60(line: &str) -> String {
+    let (prefix, value) = match line.rsplit_once(": ") {
+        Some((key, value)) => (format!("{key}: "), value),
+        None => match line.trim_start().strip_prefix("- ") {
+            Some(value) => (line[..line.len() - value.len()].to_string(), value),
+            None => return line.to_string(),
+        },
+    };
+    let base_60 = value.contains(':')
+        && value
+            .split(':')
+            .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()));
+    if base_60 {
+        format!("{prefix}\"{value}\"")
+    } else {
+        line.to_string()
     }
 }
 
@@ -212,4 +261,60 @@ pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
         });
     }
     fragment
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Reason, RunUser};
+
+    fn www_data_profile() -> Profile {
+        Profile {
+            user: Some(RunUser {
+                uid: 33,
+                gid: 33,
+                groups: vec![4],
+                name: Some("www-data".into()),
+                configured: Some("www-data".into()),
+            }),
+            paths: vec![WritablePath {
+                path: "/var/lib/nginx".into(),
+                reasons: vec![Reason::Learned],
+                size: 8 << 20,
+                mode: 0o755,
+                owner: Owner::User,
+                image_content: true,
+            }],
+            privileged_ports: vec![80],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn compose_user_quoted_as_string() {
+        let yaml = compose_yaml(&compose(&www_data_profile(), "nginx:1", "web")).unwrap();
+        assert!(yaml.contains("    user: \"33:33\"\n"), "{yaml}");
+        let parsed: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        let service = &parsed["services"]["web"];
+        assert_eq!(service["user"], serde_json::json!("33:33"));
+        assert_eq!(
+            service["tmpfs"][0],
+            "/var/lib/nginx:rw,nosuid,nodev,noexec,size=8m,mode=0755,uid=33,gid=33"
+        );
+        assert_eq!(service["sysctls"][UNPRIVILEGED_PORT_SYSCTL], "0");
+    }
+
+    #[test]
+    fn base_60_values_quoted_only() {
+        assert_eq!(quote_base_60("  user: 33:33"), "  user: \"33:33\"");
+        assert_eq!(quote_base_60("  - 1:2:3"), "  - \"1:2:3\"");
+        assert_eq!(quote_base_60("  user: \"33:33\""), "  user: \"33:33\"");
+        assert_eq!(
+            quote_base_60("  - /tmp:rw,size=64m"),
+            "  - /tmp:rw,size=64m"
+        );
+        assert_eq!(quote_base_60("  image: nginx:1"), "  image: nginx:1");
+        assert_eq!(quote_base_60("  user: 1000"), "  user: 1000");
+        assert_eq!(quote_base_60("  read_only: true"), "  read_only: true");
+    }
 }

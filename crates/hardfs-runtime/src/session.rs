@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use hardfs_fs::{FileKind, Tree};
 
 use crate::render::engine_flags;
-use crate::{
-    parse_diff, reduce_changes, Engine, LearnedPaths, Probe, Profile, RunSpec, RuntimeError,
-};
+use crate::{Engine, Probe, Profile, RunSpec, RuntimeError};
 
 /// How long to wait between two looks at the container.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -46,14 +44,14 @@ pub fn cleanup_on_signal() {
 // NOTE: a signal that arrives while the engine's `run` command is still
 // creating the container may remove nothing, and that command can finish
 // after hardfs exits.
-struct ContainerGuard<'a> {
+pub(crate) struct ContainerGuard<'a> {
     engine: &'a dyn Engine,
-    id: String,
+    pub(crate) id: String,
     token: u64,
 }
 
 impl<'a> ContainerGuard<'a> {
-    fn new(engine: &'a dyn Engine, id: String) -> ContainerGuard<'a> {
+    pub(crate) fn new(engine: &'a dyn Engine, id: String) -> ContainerGuard<'a> {
         let token = NEXT_TOKEN.fetch_add(1, Ordering::SeqCst);
         if let Some(cleanup) = engine.remover(&id) {
             LIVE_CONTAINERS
@@ -99,6 +97,9 @@ pub struct RunOptions {
     pub command: Vec<String>,
     /// Log lines kept for the report.
     pub log_lines: usize,
+    /// The directory that relative names in the container's output are
+    /// resolved against, from [`output_directory`].
+    pub relative_to: Option<String>,
 }
 
 impl RunOptions {
@@ -113,24 +114,13 @@ impl RunOptions {
             pids_limit: 512,
             command: Vec::new(),
             log_lines: 20,
+            relative_to: None,
         }
     }
 }
 
 /// Settings of `verify`.
 pub type VerifyOptions = RunOptions;
-
-/// Settings of `learn`.
-#[derive(Clone, Debug)]
-pub struct LearnOptions {
-    pub run: RunOptions,
-    /// How long to keep the container running after it is ready.
-    pub duration: Duration,
-    /// Extra `run` flags, such as `--user`.
-    pub flags: Vec<String>,
-    /// The reference written into the learned-paths file.
-    pub reference: String,
-}
 
 /// PASS or FAIL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,23 +147,10 @@ pub struct VerifyOutcome {
     pub elapsed: Duration,
 }
 
-/// The result of `learn`.
-#[derive(Clone, Debug)]
-pub struct LearnOutcome {
-    pub learned: LearnedPaths,
-    /// Changes at the top level, which are never turned into `/`.
-    pub at_root: Vec<String>,
-    /// Whether the probe (or HEALTHCHECK, or staying up) succeeded.
-    pub ready: bool,
-    pub reason: String,
-    pub logs: String,
-    pub arguments: Vec<String>,
-}
-
 /// The end of waiting for a container.
-struct Readiness {
-    ready: bool,
-    reason: String,
+pub(crate) struct Readiness {
+    pub(crate) ready: bool,
+    pub(crate) reason: String,
 }
 
 /// Runs the image under the profile and reports PASS or FAIL.
@@ -208,7 +185,10 @@ pub fn verify(
     };
     if outcome.verdict == Verdict::Fail {
         outcome.logs = engine.logs(&guard.id, options.log_lines)?;
-        outcome.failed_writes = failed_write_paths(&outcome.logs);
+        outcome.failed_writes = resolve_relative(
+            failed_write_paths(&outcome.logs),
+            options.relative_to.as_deref(),
+        );
         outcome.suggestions = suggest_directories(&outcome.failed_writes, tree);
     }
     drop(guard);
@@ -216,50 +196,7 @@ pub fn verify(
     Ok(outcome)
 }
 
-/// Runs the image with a writable root, waits until it is ready and then
-/// for `duration`, and reduces what it wrote to directories.
-pub fn learn(
-    engine: &dyn Engine,
-    tree: &Tree,
-    options: &LearnOptions,
-) -> Result<LearnOutcome, RuntimeError> {
-    // The image runs with its own user and capabilities: under a profile's
-    // user it may fail before it writes anything (nginx cannot create
-    // /var/lib/nginx/body as www-data in a root-owned directory).
-    let (spec, publish) = run_spec("learn", options.flags.clone(), &options.run)?;
-    let arguments = spec.arguments();
-    // The guard names the container before it exists, so that a signal
-    // during `run` still removes it.
-    let guard = ContainerGuard::new(engine, spec.name.clone());
-    engine.run(&spec)?;
-
-    let readiness = wait_ready(engine, &guard.id, &publish, &options.run)?;
-    if readiness.ready {
-        std::thread::sleep(options.duration);
-    }
-    let logs = engine.logs(&guard.id, options.run.log_lines)?;
-    let diff = engine.diff(&guard.id)?;
-    drop(guard);
-
-    let changes = parse_diff(&diff).map_err(|line| RuntimeError::EngineOutput {
-        command: format!("{} diff", engine.kind().program()),
-        reason: format!("unexpected line `{line}`"),
-    })?;
-    let (paths, at_root) = reduce_changes(&changes, |path| {
-        tree.lookup(path.trim_start_matches('/').as_bytes())
-            .map(|file| file.inode().kind == FileKind::Directory)
-    });
-    Ok(LearnOutcome {
-        learned: LearnedPaths::new(&options.reference, &options.run.command, paths),
-        at_root,
-        ready: readiness.ready,
-        reason: readiness.reason,
-        logs,
-        arguments,
-    })
-}
-
-fn run_spec(
+pub(crate) fn run_spec(
     purpose: &str,
     flags: Vec<String>,
     options: &RunOptions,
@@ -298,7 +235,7 @@ fn free_port() -> Result<u16, RuntimeError> {
 }
 
 /// Polls until the container stops, every probe passed or time runs out.
-fn wait_ready(
+pub(crate) fn wait_ready(
     engine: &dyn Engine,
     container: &str,
     publish: &[(u16, u16)],
@@ -451,9 +388,57 @@ fn quoted_relative_names(line: &str) -> Vec<String> {
         .collect()
 }
 
+/// Finds the directory that relative names in a process's output are
+/// most likely relative to: the only argument of `process` that is a
+/// directory of the image (postgres changes to its `-D` data directory),
+/// else the image's working directory unless it is `/`.
+// NOTE: this is a guess. With two directory arguments, the first one is
+// not chosen, and a process that changes to a directory it was not given
+// gets its names joined to the wrong one.
+pub fn output_directory(
+    process: &[String],
+    working_dir: Option<&str>,
+    tree: &Tree,
+) -> Option<String> {
+    let directories: Vec<&String> = process
+        .iter()
+        .filter(|argument| argument.starts_with('/') && argument.len() > 1)
+        .filter(|argument| {
+            tree.lookup_following(argument.trim_start_matches('/').as_bytes())
+                .is_some_and(|file| file.inode().kind == FileKind::Directory)
+        })
+        .collect();
+    match directories.as_slice() {
+        [only] => Some(only.trim_end_matches('/').to_string()),
+        [] => working_dir
+            .filter(|directory| directory.starts_with('/') && directory.len() > 1)
+            .map(|directory| directory.trim_end_matches('/').to_string()),
+        _ => None,
+    }
+}
+
+/// Joins each relative name to `base`, keeping it as it is without one.
+fn resolve_relative(paths: Vec<String>, base: Option<&str>) -> Vec<String> {
+    let Some(base) = base else {
+        return paths;
+    };
+    let mut resolved: Vec<String> = Vec::new();
+    for path in paths {
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("{base}/{}", path.trim_start_matches("./"))
+        };
+        if !resolved.contains(&path) {
+            resolved.push(path);
+        }
+    }
+    resolved
+}
+
 /// Finds the nearest image directory at or above each absolute path,
 /// leaving out `/`.
-fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
+pub(crate) fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
     let mut suggestions = Vec::new();
     for path in paths.iter().filter(|path| path.starts_with('/')) {
         let mut candidate = path.trim_end_matches('/').to_string();
@@ -503,6 +488,16 @@ mod tests {
     fn relative_name_in_quotes() {
         let logs = "FATAL:  could not create lock file \"postmaster.pid\": Read-only file system\n";
         assert_eq!(failed_write_paths(logs), ["postmaster.pid"]);
+    }
+
+    #[test]
+    fn relative_name_joined_to_base() {
+        let paths = vec!["postmaster.pid".to_string(), "/run/x".to_string()];
+        assert_eq!(
+            resolve_relative(paths.clone(), Some("/var/lib/pg")),
+            ["/var/lib/pg/postmaster.pid", "/run/x"]
+        );
+        assert_eq!(resolve_relative(paths.clone(), None), paths);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, ImageConfig, Platform, Reference};
 use hardfs_runtime::render::{self, engine_flags};
 use hardfs_runtime::{
-    build_profile, EngineKind, LearnedPath, LearnedPaths, Owner, Profile, ProfileOptions,
-    ProfileWarning, Reason,
+    build_profile, output_directory, EngineKind, LearnedPath, LearnedPaths, Owner, Profile,
+    ProfileOptions, ProfileWarning, Reason,
 };
 
 fn open(name: &str) -> (ImageConfig, Tree) {
@@ -67,10 +67,12 @@ fn nginx_as_www_data_with_learned_paths() {
             LearnedPath {
                 path: "/var/run".into(),
                 writes: Vec::new(),
+                denied: Vec::new(),
             },
             LearnedPath {
                 path: "/var/lib/nginx".into(),
                 writes: Vec::new(),
+                denied: Vec::new(),
             },
         ],
     );
@@ -197,4 +199,46 @@ fn oci_fragment_fields() {
             assert!(options.contains(&required), "{mount}");
         }
     }
+}
+
+#[test]
+fn output_directory_of_real_images() {
+    let (config, tree) = open("postgres");
+    let process: Vec<String> = config
+        .entrypoint
+        .iter()
+        .chain(&config.cmd)
+        .cloned()
+        .collect();
+    assert_eq!(
+        output_directory(&process, config.working_dir.as_deref(), &tree).as_deref(),
+        Some("/var/lib/postgresql/15/main")
+    );
+    let two_directories = [
+        "serve".to_string(),
+        "/etc".into(),
+        "/var/lib/postgresql".into(),
+    ];
+    assert_eq!(
+        output_directory(&two_directories, Some("/srv"), &tree),
+        None
+    );
+    let missing = ["serve".to_string(), "/no/such/directory".into()];
+    assert_eq!(
+        output_directory(&missing, Some("/srv"), &tree).as_deref(),
+        Some("/srv")
+    );
+    assert_eq!(output_directory(&missing, Some("/"), &tree), None);
+
+    let (config, tree) = open("nginx");
+    let process: Vec<String> = config
+        .entrypoint
+        .iter()
+        .chain(&config.cmd)
+        .cloned()
+        .collect();
+    assert_eq!(
+        output_directory(&process, config.working_dir.as_deref(), &tree),
+        None
+    );
 }

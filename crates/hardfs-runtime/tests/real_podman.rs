@@ -14,8 +14,8 @@ use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
 use hardfs_runtime::render::{self, KubernetesOptions};
 use hardfs_runtime::{
-    build_profile, learn, verify, CliEngine, Engine, EngineKind, LearnOptions, Probe, Profile,
-    ProfileOptions, RunOptions, Verdict,
+    build_profile, learn, output_directory, verify, CliEngine, Engine, EngineKind, LearnOptions,
+    Probe, Profile, ProfileOptions, RunOptions, Verdict,
 };
 
 fn images_manifest() -> serde_json::Value {
@@ -117,7 +117,7 @@ fn tmpfs_paths(arguments: &[String]) -> Vec<String> {
 fn check_platform_outputs(profile: &Profile, passed_arguments: &[String]) {
     let flag_paths = tmpfs_paths(passed_arguments);
 
-    let compose_yaml = render::to_yaml(&render::compose(profile, "image:1", "app")).unwrap();
+    let compose_yaml = render::compose_yaml(&render::compose(profile, "image:1", "app")).unwrap();
     let compose: render::ComposeFile = serde_saphyr::from_str(&compose_yaml).unwrap();
     let service = &compose.services["app"];
     assert!(service.read_only);
@@ -196,12 +196,11 @@ fn nginx_learns_and_verifies() {
     assert_eq!(failed.failed_writes, ["/var/lib/nginx/body"]);
     assert_eq!(failed.suggestions, ["/var/lib/nginx"]);
 
-    // Learn as the image runs by default (root), so nginx can create its
-    // directories; verify as www-data.
+    // Learn as the image runs by default (root); verify as www-data.
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &[]),
         duration: std::time::Duration::from_secs(1),
-        flags: Vec::new(),
+        profile: profile(&image, &ProfileOptions::default()),
         reference: image.reference.text.clone(),
     };
     let learned = learn(&engine, &image.tree, &learn_options).unwrap();
@@ -246,7 +245,8 @@ fn nginx_learns_and_verifies() {
     assert!(passed.arguments.contains(&"--read-only".to_string()));
     assert!(tmpfs_paths(&passed.arguments).contains(&"/var/lib/nginx".to_string()));
     check_platform_outputs(&full, &passed.arguments);
-    let runs = [&failed.arguments[..], &learned.arguments, &passed.arguments];
+    let mut runs = vec![&failed.arguments[..], &passed.arguments];
+    runs.extend(learned.runs.iter().map(Vec::as_slice));
     assert_eq!(leftover_containers(&runs), Vec::<String>::new());
 }
 
@@ -291,7 +291,7 @@ fn redis_learns_and_verifies() {
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &command),
         duration: std::time::Duration::from_secs(1),
-        flags: Vec::new(),
+        profile: profile(&image, &ProfileOptions::default()),
         reference: image.reference.text.clone(),
     };
     let learned = learn(&engine, &image.tree, &learn_options).unwrap();
@@ -331,7 +331,8 @@ fn redis_learns_and_verifies() {
     );
     assert!(passed.reason.contains("+PONG"), "{}", passed.reason);
     check_platform_outputs(&full, &passed.arguments);
-    let runs = [&failed.arguments[..], &learned.arguments, &passed.arguments];
+    let mut runs = vec![&failed.arguments[..], &passed.arguments];
+    runs.extend(learned.runs.iter().map(Vec::as_slice));
     assert_eq!(leftover_containers(&runs), Vec::<String>::new());
 }
 
@@ -349,24 +350,32 @@ fn postgres_learns_and_verifies() {
             ..ProfileOptions::default()
         },
     );
-    let failed = verify(
-        &engine,
-        &bare,
-        &image.tree,
-        &run_options(&engine_image, &probes, &[]),
-    )
-    .unwrap();
+    let mut options = run_options(&engine_image, &probes, &[]);
+    let config = &image.image.config;
+    let process: Vec<String> = config
+        .entrypoint
+        .iter()
+        .chain(&config.cmd)
+        .cloned()
+        .collect();
+    options.relative_to = output_directory(&process, config.working_dir.as_deref(), &image.tree);
+    let failed = verify(&engine, &bare, &image.tree, &options).unwrap();
     assert_eq!(failed.verdict, Verdict::Fail, "{}", failed.reason);
     assert!(
         failed.logs.contains("Read-only file system"),
         "{}",
         failed.logs
     );
+    assert_eq!(
+        failed.failed_writes,
+        ["/var/lib/postgresql/15/main/postmaster.pid"]
+    );
+    assert_eq!(failed.suggestions, ["/var/lib/postgresql/15/main"]);
 
     let learn_options = LearnOptions {
         run: run_options(&engine_image, &probes, &[]),
         duration: std::time::Duration::from_secs(1),
-        flags: Vec::new(),
+        profile: profile(&image, &ProfileOptions::default()),
         reference: image.reference.text.clone(),
     };
     let learned = learn(&engine, &image.tree, &learn_options).unwrap();
@@ -412,6 +421,7 @@ fn postgres_learns_and_verifies() {
         passed.reason
     );
     check_platform_outputs(&full, &passed.arguments);
-    let runs = [&failed.arguments[..], &learned.arguments, &passed.arguments];
+    let mut runs = vec![&failed.arguments[..], &passed.arguments];
+    runs.extend(learned.runs.iter().map(Vec::as_slice));
     assert_eq!(leftover_containers(&runs), Vec::<String>::new());
 }

@@ -74,11 +74,14 @@ fn profile_compose_parses_back() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    let compose: serde_json::Value =
-        serde_saphyr::from_str(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    // Quoted, because a YAML 1.1 reader takes `UID:GID` for a base-60 number.
+    assert!(text.contains("    user: \"100:101\"\n"), "{text}");
+    let compose: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     let service = &compose["services"]["cache"];
     assert_eq!(service["image"], "example/redis:7");
     assert_eq!(service["read_only"], true);
+    assert!(service["user"].is_string(), "{}", service["user"]);
     assert_eq!(service["user"], "100:101");
     assert_eq!(service["cap_drop"][0], "ALL");
     let tmpfs: Vec<&str> = service["tmpfs"]

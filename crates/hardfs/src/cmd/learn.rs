@@ -25,13 +25,9 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
 
     let (engine, image) = engine_for(&loaded.reference, &args.run)?;
     let learn_options = LearnOptions {
-        run: run_options(&image, &loaded.image.config, &args.run)?,
+        run: run_options(&image, &loaded.image.config, &loaded.tree, &args.run)?,
         duration: Duration::from_secs(args.duration),
-        flags: args
-            .user
-            .iter()
-            .flat_map(|user| ["--user".to_string(), user.clone()])
-            .collect(),
+        profile,
         reference: args.image.clone(),
     };
     hardfs_runtime::cleanup_on_signal();
@@ -45,7 +41,16 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         eprintln!("warning: `{change}` is at the top level and is left out, because / is never made writable");
     }
     for path in &outcome.learned.paths {
-        eprintln!("learned {} ({} changes)", path.path, path.writes.len());
+        if path.denied.is_empty() {
+            eprintln!("learned {} ({} changes)", path.path, path.writes.len());
+        } else {
+            eprintln!(
+                "learned {} ({} changes; mounted for a further run after the user was denied writing {})",
+                path.path,
+                path.writes.len(),
+                path.denied.join(", ")
+            );
+        }
     }
     match &args.output {
         Some(path) => outcome.learned.write(path)?,

@@ -111,7 +111,7 @@ fn render_profile(
         }
         ProfileFormat::Podman => render::engine_command(profile, EngineKind::Podman, image_name) + "\n",
         ProfileFormat::Docker => render::engine_command(profile, EngineKind::Docker, image_name) + "\n",
-        ProfileFormat::Compose => render::to_yaml(&render::compose(profile, image_name, &args.name))?,
+        ProfileFormat::Compose => render::compose_yaml(&render::compose(profile, image_name, &args.name))?,
         ProfileFormat::Kubernetes => match &args.patch {
             Some(file) => render::kubernetes_patch(profile, file, args.container.as_deref())
                 .context(Hint(

@@ -5,10 +5,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
+use hardfs_fs::Tree;
 use hardfs_image::{ImageConfig, Reference};
 use hardfs_runtime::{
-    build_profile, detect_engine, verify, CliEngine, Engine, EngineKind, Probe, RunOptions,
-    Verdict, VerifyOutcome,
+    build_profile, detect_engine, output_directory, verify, CliEngine, Engine, EngineKind, Probe,
+    RunOptions, Verdict, VerifyOutcome,
 };
 
 use crate::cli::{EngineChoice, ListFormat, RunSettings, VerifyArgs};
@@ -36,6 +37,7 @@ pub fn engine_for(reference: &Reference, run: &RunSettings) -> anyhow::Result<(C
 pub fn run_options(
     image: &str,
     config: &ImageConfig,
+    tree: &Tree,
     run: &RunSettings,
 ) -> anyhow::Result<RunOptions> {
     let mut options = RunOptions::new(image);
@@ -52,6 +54,13 @@ pub fn run_options(
     options.memory = run.memory.clone();
     options.pids_limit = run.pids_limit;
     options.command = run.command.clone();
+    let command = if run.command.is_empty() {
+        &config.cmd
+    } else {
+        &run.command
+    };
+    let process: Vec<String> = config.entrypoint.iter().chain(command).cloned().collect();
+    options.relative_to = output_directory(&process, config.working_dir.as_deref(), tree);
     Ok(options)
 }
 
@@ -62,7 +71,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     print_warnings(&profile);
 
     let (engine, image) = engine_for(&loaded.reference, &args.run)?;
-    let run_options = run_options(&image, &loaded.image.config, &args.run)?;
+    let run_options = run_options(&image, &loaded.image.config, &loaded.tree, &args.run)?;
     hardfs_runtime::cleanup_on_signal();
     let outcome = verify(&engine, &profile, &loaded.tree, &run_options)?;
 
