@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
 use hardfs_fs::{read_layer, Layer, ReadOptions, Tree};
-use hardfs_tar::{decompress_digest_checked, Compression};
+use std::io::Read;
+
+use hardfs_tar::{decompress_digest_checked, sniff, Compression};
 
 use crate::config::LayerInfo;
 use crate::digest::HashingReader;
@@ -183,33 +185,51 @@ fn read_one(
     options: &BuildOptions,
 ) -> Result<ReadLayer, ImageError> {
     let what = describe(info);
-    let (blob, size) = store.open(&info.blob)?;
-    let (blob, blob_tally) = HashingReader::new(blob);
-    let (compression, stream) = match decompress_digest_checked(blob, options.max_layer_size) {
-        Ok(opened) => opened,
-        Err(source) => {
-            check_blob_digest(store, info, &what)?;
-            return Err(ImageError::Tar { what, source });
-        }
-    };
-    // An uncompressed blob is the tar itself: its digest is the DiffID.
-    // Otherwise decompressing runs in a thread of its own, feeding the
-    // thread that hashes the tar and reads its headers.
-    let read = if compression == Compression::None {
-        read_layer(stream, &options.read).map(|layer| (layer, None))
-    } else {
-        std::thread::scope(|scope| {
+    let (mut blob, size) = store.open(&info.blob)?;
+    let head = read_head(&mut blob).map_err(|source| store.io_error(&info.blob, source))?;
+    let compressed = matches!(sniff(&head), Ok(Compression::Gzip | Compression::Zstd));
+    let (blob, blob_tally) = HashingReader::new(std::io::Cursor::new(head).chain(blob));
+
+    // A compressed layer is read in three threads: one reads and hashes
+    // the blob, one decompresses it, and one hashes and parses the tar. An
+    // uncompressed blob is the tar itself, so its digest is the DiffID.
+    let (layer, tar_tally) = std::thread::scope(|scope| {
+        let source: Box<dyn Read + Send + '_> = if compressed {
+            Box::new(crate::pipe::spawn(scope, blob))
+        } else {
+            Box::new(blob)
+        };
+        let (compression, stream) = match decompress_digest_checked(source, options.max_layer_size)
+        {
+            Ok(opened) => opened,
+            Err(source) => {
+                check_blob_digest(store, info, &what)?;
+                return Err(ImageError::Tar {
+                    what: what.clone(),
+                    source,
+                });
+            }
+        };
+        let read = if compression == Compression::None {
+            read_layer(stream, &options.read).map(|layer| (layer, None))
+        } else {
             let (stream, tar_tally) = HashingReader::new(crate::pipe::spawn(scope, stream));
-            read_layer(stream, &options.read).map(|layer| (layer, Some(tar_tally)))
-        })
-    };
-    let (layer, tar_tally) = match read {
-        Ok(read) => read,
-        Err(source) => {
-            check_blob_digest(store, info, &what)?;
-            return Err(ImageError::Layer { what, source });
+            read_layer(stream, &options.read).map(|layer| (layer, Some((compression, tar_tally))))
+        };
+        match read {
+            Ok(read) => Ok(read),
+            Err(source) => {
+                check_blob_digest(store, info, &what)?;
+                Err(ImageError::Layer {
+                    what: what.clone(),
+                    source,
+                })
+            }
         }
-    };
+    })?;
+    let compression = tar_tally
+        .as_ref()
+        .map_or(Compression::None, |(compression, _)| *compression);
 
     let (digest, blob_size) = blob_tally.finish();
     if let Some(expected) = info.size {
@@ -229,7 +249,7 @@ fn read_one(
         });
     }
     let diff_id = match tar_tally {
-        Some(tally) => tally.finish().0,
+        Some((_, tally)) => tally.finish().0,
         None => digest.clone(),
     };
     if diff_id != info.diff_id {
@@ -245,6 +265,13 @@ fn read_one(
         digest,
         compression,
     })
+}
+
+/// Reads the first bytes of a blob, enough for [`sniff`], or fewer at its end.
+fn read_head(blob: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(8);
+    blob.take(8).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// Hashes a whole blob whose content failed to parse: a blob that does not

@@ -115,11 +115,24 @@ fn crc_is_not_checked_but_size_is() {
 fn truncated_streams_are_errors() {
     let data = sample(200_000);
     let stream = gzip(&data);
-    for cut in [1, 5, 10, stream.len() / 2, stream.len() - 8, stream.len() - 1] {
+    for cut in [
+        1,
+        5,
+        10,
+        stream.len() / 2,
+        stream.len() - 8,
+        stream.len() - 1,
+    ] {
         let error = read_all(&stream[..cut]).unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "cut at {cut}");
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::InvalidData,
+            "cut at {cut}"
+        );
         assert!(
-            error.to_string().starts_with("gzip stream ends inside a member"),
+            error
+                .to_string()
+                .starts_with("gzip stream ends inside a member"),
             "cut at {cut}: {error}"
         );
     }
