@@ -6,9 +6,9 @@ use std::sync::mpsc::{sync_channel, Receiver, Sender, SyncSender};
 use std::thread::Scope;
 
 /// Bytes handed over at a time.
-const CHUNK_SIZE: usize = 256 * 1024;
+const CHUNK_SIZE: usize = 128 * 1024;
 /// Chunks read ahead of the consumer.
-const CHUNKS_AHEAD: usize = 8;
+const CHUNKS_AHEAD: usize = 4;
 
 /// Starts a thread in `scope` that reads `source` to its end and returns
 /// the reader of what it read. The thread stops at the first error, which
