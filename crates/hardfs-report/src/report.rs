@@ -55,6 +55,10 @@ pub struct ImageUser {
     /// The `(uid, gid)` it resolves to through the image's passwd and group
     /// files; `None` when it does not resolve.
     pub resolved: Option<(u32, u32)>,
+    /// Every path the user can write, absolute and escaped, in path order.
+    /// Empty for root, who can write everything, and for a user that does
+    /// not resolve.
+    pub writable: Vec<String>,
 }
 
 /// One layer of the image.

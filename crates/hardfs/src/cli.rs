@@ -141,8 +141,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
 
-    /// List every finding and the suppressed ones, instead of folding long
-    /// lists in one directory.
+    /// List every finding, the suppressed ones and every path the runtime
+    /// user can write, instead of folding long lists in one directory.
     #[arg(long)]
     pub all: bool,
 }

@@ -205,6 +205,27 @@ fn unused_allow_entry_is_warned() {
 }
 
 #[test]
+fn all_lists_writable_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());
+    let output = hardfs()
+        .args(["audit", &reference, "--fail-on", "never", "--all"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("\nwritable by the runtime user (2 paths):\n  /app\n  /tmp\n"),
+        "{text}"
+    );
+    let output = hardfs()
+        .args(["audit", &reference, "--fail-on", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains("writable by the runtime user ("), "{text}");
+}
+
+#[test]
 fn output_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let reference = format!("oci:{}", sample_image().write_oci(dir.path()).display());

@@ -49,6 +49,9 @@ struct JsonUser {
     configured: Option<String>,
     uid: Option<u32>,
     gid: Option<u32>,
+    /// Every path the user can write; empty for root and for a user that
+    /// does not resolve.
+    writable: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -172,6 +175,7 @@ fn json_image(image: &ImageTarget) -> JsonImage {
             configured: image.user.configured.as_ref().map(text),
             uid: image.user.resolved.map(|(uid, _)| uid),
             gid: image.user.resolved.map(|(_, gid)| gid),
+            writable: image.user.writable.clone(),
         },
         layers: image
             .layers

@@ -41,6 +41,12 @@ pub fn render_text(report: &Report, options: TextOptions, out: &mut dyn Write) -
         writeln!(out)?;
         write_suppressed(report, out)?;
     }
+    if let Target::Image(image) = &report.target {
+        if options.all && !image.user.writable.is_empty() {
+            writeln!(out)?;
+            write_writable(image, out)?;
+        }
+    }
     if !report.problems.is_empty() {
         writeln!(out)?;
         write_problems(report, style, out)?;
@@ -277,6 +283,18 @@ fn write_suppressed(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             escape(&suppressed.reason),
             escape(&suppressed.origin)
         )?;
+    }
+    Ok(())
+}
+
+/// Lists every path the runtime user can write, for `--all`. The paths
+/// arrive escaped.
+fn write_writable(image: &ImageTarget, out: &mut dyn Write) -> io::Result<()> {
+    let count = image.user.writable.len();
+    let noun = if count == 1 { "path" } else { "paths" };
+    writeln!(out, "writable by the runtime user ({count} {noun}):")?;
+    for path in &image.user.writable {
+        writeln!(out, "  {path}")?;
     }
     Ok(())
 }

@@ -136,6 +136,7 @@ pub fn image_target() -> Target {
         user: ImageUser {
             configured: None,
             resolved: Some((0, 0)),
+            writable: Vec::new(),
         },
         layers: (0..4)
             .map(|index| LayerInfo {

@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use hardfs_audit::{audit, AuditInput, LayerRef};
+use hardfs_audit::{audit, user_writable_paths, AuditInput, LayerRef};
+use hardfs_fs::display_path;
 use hardfs_image::{BuildOptions, Image, Platform, Progress, Reference};
 use hardfs_report::{ImageTarget, ImageUser, LayerInfo, Report, Target};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -62,6 +63,10 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
             .as_ref()
             .ok()
             .map(|user| (user.uid as u32, user.gid as u32)),
+        writable: user_writable_paths(&input)
+            .iter()
+            .map(|path| format!("/{}", display_path(path)))
+            .collect(),
     };
     let target = Target::Image(ImageTarget {
         reference: image.reference.clone(),
