@@ -1,7 +1,7 @@
 //! Rules on the layers themselves: `ghost-privileged-copy`,
 //! `duplicate-entry` and `layer-format`.
 
-use hardfs_fs::{display_path, GhostReason};
+use hardfs_fs::{display_path, DiagnosticKind, GhostReason};
 use hardfs_rules::{Finding, Location};
 
 use crate::capability::decode_capability;
@@ -59,6 +59,25 @@ pub(crate) fn check(input: &AuditInput<'_>, findings: &mut Vec<Finding>) {
             duplicate.layer,
         );
         findings.push(Finding::new(rule("duplicate-entry"), location, message));
+    }
+    for diagnostic in input.tree.diagnostics() {
+        if diagnostic.kind != DiagnosticKind::HardlinkToLowerLayer {
+            continue;
+        }
+        let message = format!(
+            "layer {} makes this path a hardlink to a file that only a lower layer has; podman \
+             fails to unpack such a layer, and containerd links to the lower file",
+            diagnostic.layer
+        );
+        let location = input.path_location(
+            format!("/{}", display_path(&diagnostic.path)),
+            diagnostic.layer,
+        );
+        findings.push(Finding::new(
+            rule("cross-layer-hardlink"),
+            location,
+            message,
+        ));
     }
     for (index, warning) in input.warnings.iter().enumerate() {
         let location = Location::ImageConfig {

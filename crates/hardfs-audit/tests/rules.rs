@@ -416,6 +416,24 @@ fn duplicate_entry_reported() {
     assert!(of_rule(&run(&clean, &user_config("app")), "duplicate-entry").is_empty());
 }
 
+#[test]
+fn cross_layer_hardlink_reported() {
+    let tree = tree(&[
+        vec![EntryBuilder::file("a", "1")],
+        vec![EntryBuilder::hardlink("b", "a")],
+    ]);
+    let findings = run(&tree, &user_config("app"));
+    let found = of_rule(&findings, "cross-layer-hardlink");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].subject(), "/b");
+    assert_eq!(found[0].severity, Severity::Medium);
+    let clean = self::tree(&[vec![
+        EntryBuilder::file("a", "1"),
+        EntryBuilder::hardlink("b", "a"),
+    ]]);
+    assert!(of_rule(&run(&clean, &user_config("app")), "cross-layer-hardlink").is_empty());
+}
+
 /// A tree with only the given entries, no standard account files.
 fn bare_tree(entries: Vec<EntryBuilder>) -> Tree {
     let mut writer = Writer::new(Vec::new());

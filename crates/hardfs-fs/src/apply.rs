@@ -81,6 +81,10 @@ pub enum DiagnosticKind {
     WhiteoutOfMissingPath,
     /// A non-directory entry naming the root, which cannot replace it.
     RootReplacementIgnored,
+    /// A hardlink whose target a lower layer wrote. Podman unpacks the
+    /// layer into an empty directory and fails on it, while containerd
+    /// links to the lower file; the tree follows containerd.
+    HardlinkToLowerLayer,
 }
 
 impl Tree {
@@ -167,7 +171,15 @@ impl Tree {
         }
 
         let (inode, via_hardlink) = if entry.entry_type == EntryType::Hardlink {
-            let inode = self.hardlink_target(&entry)?;
+            let target = self.hardlink_target(&entry)?;
+            if self.nodes[target as usize].layer as usize != index {
+                self.diagnostics.push(Diagnostic {
+                    layer: index,
+                    path: entry.path.clone(),
+                    kind: DiagnosticKind::HardlinkToLowerLayer,
+                });
+            }
+            let inode = self.nodes[target as usize].inode;
             self.apply_link_metadata(inode, index, &entry);
             (inode, true)
         } else {
@@ -244,7 +256,8 @@ impl Tree {
         inode.offset = entry.offset;
     }
 
-    fn hardlink_target(&self, entry: &LayerEntry) -> Result<InodeId, FsError> {
+    /// Finds the node a hardlink entry names.
+    fn hardlink_target(&self, entry: &LayerEntry) -> Result<NodeId, FsError> {
         let target = entry.link.as_deref().unwrap_or_default();
         let describe = || (display_absolute(&entry.path), display_absolute(target));
         let Some(node) = self.resolve(target, false, 0)? else {
@@ -255,7 +268,7 @@ impl Tree {
             let (entry, target) = describe();
             return Err(FsError::LinkToDirectory { entry, target });
         }
-        Ok(self.nodes[node as usize].inode)
+        Ok(node)
     }
 
     fn new_inode(&mut self, index: usize, entry: LayerEntry) -> InodeId {

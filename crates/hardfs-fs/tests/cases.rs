@@ -2,7 +2,9 @@
 //! directories, hardlinks across layers, privileged bits and hostile names.
 //! Each test is a minimal input with the tree a runtime produces from it.
 
-use hardfs_fs::{read_layer, FileKind, FsError, GhostReason, Layer, ReadOptions, Tree};
+use hardfs_fs::{
+    read_layer, DiagnosticKind, FileKind, FsError, GhostReason, Layer, ReadOptions, Tree,
+};
 use hardfs_tar::{EntryBuilder, EntryType, Writer};
 
 fn layer_bytes(entries: &[EntryBuilder]) -> Vec<u8> {
@@ -218,6 +220,25 @@ fn hardlink_survives_target_whiteout() {
     assert_eq!(listing(&tree), ["Z"]);
     assert_eq!(content(&tree, "Z"), "x");
     assert_eq!(tree.lookup(b"Z").unwrap().inode().link_count(), 1);
+}
+
+#[test]
+fn hardlink_to_lower_layer_is_diagnosed() {
+    let tree = merge(&[
+        vec![EntryBuilder::file("A", "x").mode(0o4755)],
+        vec![
+            EntryBuilder::hardlink("B", "A"),
+            EntryBuilder::file("C", "y"),
+            EntryBuilder::hardlink("D", "C"),
+        ],
+    ]);
+    assert_eq!(listing(&tree), ["A", "B", "C", "D"]);
+    assert_eq!(tree.lookup(b"B").unwrap().inode().link_count(), 2);
+    let diagnostics = tree.diagnostics();
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(&*diagnostics[0].path, b"B");
+    assert_eq!(diagnostics[0].layer, 1);
+    assert_eq!(diagnostics[0].kind, DiagnosticKind::HardlinkToLowerLayer);
 }
 
 #[test]

@@ -279,6 +279,19 @@ pub static RULES: &[Rule] = &[
         fix: "Re-push the image with standard media types (`skopeo copy` rewrites them).",
         reference: "OCI image-spec layer.md, Media Types",
     },
+    Rule {
+        id: "HF022",
+        slug: "cross-layer-hardlink",
+        title: "Hardlink to a file of a lower layer",
+        severity: Severity::Medium,
+        applies: Applies::Image,
+        why: "Podman unpacks each layer into an empty directory, where the link target does not \
+              exist, so it fails to load the image; containerd applies the layer over the lower \
+              ones and accepts it. Tools disagree about such an image.",
+        fix: "Rebuild the layer so that it also contains the link target, for example by creating \
+              both names in the same build step.",
+        reference: "OCI image-spec layer.md, Hardlinks",
+    },
 ];
 
 #[cfg(test)]
