@@ -17,6 +17,7 @@ mod metadata;
 mod options;
 mod output;
 mod plan;
+mod read_ahead;
 mod remove;
 mod rewrite;
 mod rootfs;
@@ -72,6 +73,10 @@ pub struct LayerOutcome {
     /// Uncompressed bytes and seconds spent, for rewritten layers.
     pub tar_bytes: u64,
     pub seconds: f64,
+    /// CPU seconds that the whole process, all threads, used while this
+    /// layer was written. Compared with `seconds`, it shows how much CPU
+    /// the layer got on a shared machine.
+    pub cpu_seconds: f64,
 }
 
 /// The written image.
@@ -121,6 +126,7 @@ pub fn write(
     for (index, scanned) in scan.layers.iter().enumerate() {
         let info = &image.layers[index];
         let started = Instant::now();
+        let cpu_started = process_cpu_seconds();
         let (layer, outcome) = if rewritten.contains(&index) {
             let compression = options.compression.unwrap_or(scanned.compression);
             tracing::debug!(layer = index, "rewriting layer: it has entries to change");
@@ -150,6 +156,7 @@ pub fn write(
                 patched_entries: blob.patched,
                 tar_bytes: blob.tar_size,
                 seconds: started.elapsed().as_secs_f64(),
+                cpu_seconds: process_cpu_seconds() - cpu_started,
             };
             (layer, outcome)
         } else {
@@ -187,6 +194,7 @@ pub fn write(
                 patched_entries: 0,
                 tar_bytes: 0,
                 seconds: started.elapsed().as_secs_f64(),
+                cpu_seconds: process_cpu_seconds() - cpu_started,
             };
             (layer, outcome)
         };
@@ -213,6 +221,7 @@ pub fn write(
             patched_entries: 0,
             tar_bytes: blob.tar_size,
             seconds: 0.0,
+            cpu_seconds: 0.0,
         });
         layers.push(OutputLayer {
             rewritten: true,
@@ -251,6 +260,11 @@ pub fn write(
         config_digest,
         layers: outcomes,
     })
+}
+
+fn process_cpu_seconds() -> f64 {
+    let time = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    time.tv_sec as f64 + time.tv_nsec as f64 / 1e9
 }
 
 /// Entries of the layer hardfs adds: `/etc/passwd` and `/etc/group` with

@@ -14,6 +14,7 @@ use hardfs_tar::{decompress, patch_stream, Compression, EntryBuilder, Limits, Wr
 use crate::compress::Encoder;
 use crate::hashing::Hashing;
 use crate::plan::EntryEdit;
+use crate::read_ahead::with_read_ahead;
 use crate::scan::MAX_LAYER_SIZE;
 use crate::HardenError;
 
@@ -51,9 +52,13 @@ pub fn rewrite_layer(
 
     let temporary = blobs.join(format!(".layer-{index}.partial"));
     let sink = BlobSink::create(&temporary, compression, threads)?;
-    let (sink, stats) = patch_stream(stream, sink, Limits::default(), |entry| {
-        let path = normalize(&entry.path).ok()?;
-        edits.get(&path)?.patch_for(entry)
+    // Inflating the input runs on its own thread, so that it overlaps with
+    // hashing and compressing the output instead of adding to them.
+    let (sink, stats) = with_read_ahead(stream, |input| {
+        patch_stream(input, sink, Limits::default(), |entry| {
+            let path = normalize(&entry.path).ok()?;
+            edits.get(&path)?.patch_for(entry)
+        })
     })
     .map_err(tar_error)?;
     let mut written = sink.finish(&temporary, blobs)?;
