@@ -24,7 +24,9 @@ mod rootfs;
 mod scan;
 mod user;
 
-pub use compress::{GZIP_BLOCK_SIZE, GZIP_LEVEL, ZSTD_LEVEL};
+pub use compress::{
+    GZIP_BLOCK_SIZE, GZIP_FALLBACK_LEVEL, GZIP_LEVEL, ZSTD_FALLBACK_LEVEL, ZSTD_LEVEL,
+};
 pub use error::HardenError;
 pub use metadata::INPUT_ANNOTATION;
 pub use options::{HardenOptions, OutputFormat, OutputReference};
@@ -68,6 +70,10 @@ pub struct LayerOutcome {
     pub digest: String,
     pub size: u64,
     pub compression: &'static str,
+    /// Compression level of a rewritten or added layer: 0 without
+    /// compression, a fallback level when the first try exceeded the
+    /// input blob by more than 1 %. `None` for a copied layer.
+    pub compression_level: Option<i32>,
     /// Entries whose headers were patched.
     pub patched_entries: u64,
     /// Uncompressed bytes and seconds spent, for rewritten layers.
@@ -130,13 +136,19 @@ pub fn write(
         let (layer, outcome) = if rewritten.contains(&index) {
             let compression = options.compression.unwrap_or(scanned.compression);
             tracing::debug!(layer = index, "rewriting layer: it has entries to change");
-            let blob = rewrite::rewrite_layer(
+            let digests_in_use: Vec<&str> = layers
+                .iter()
+                .map(|layer: &OutputLayer| layer.digest.as_str())
+                .collect();
+            let blob = rewrite::rewrite_layer_within_bound(
                 image,
                 index,
                 &plan.edits[index],
                 compression,
+                scanned.blob_size,
                 threads,
                 &blobs,
+                &digests_in_use,
             )?;
             let layer = OutputLayer {
                 rewritten: true,
@@ -153,6 +165,7 @@ pub fn write(
                 digest: blob.digest,
                 size: blob.size,
                 compression: compression.as_str(),
+                compression_level: Some(blob.level),
                 patched_entries: blob.patched,
                 tar_bytes: blob.tar_size,
                 seconds: started.elapsed().as_secs_f64(),
@@ -191,6 +204,7 @@ pub fn write(
                 digest,
                 size,
                 compression: scanned.compression.as_str(),
+                compression_level: None,
                 patched_entries: 0,
                 tar_bytes: 0,
                 seconds: started.elapsed().as_secs_f64(),
@@ -218,6 +232,7 @@ pub fn write(
             digest: blob.digest.clone(),
             size: blob.size,
             compression: compression.as_str(),
+            compression_level: Some(blob.level),
             patched_entries: 0,
             tar_bytes: blob.tar_size,
             seconds: 0.0,

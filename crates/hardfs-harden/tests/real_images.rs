@@ -10,7 +10,10 @@ use std::process::Command;
 use flate2::read::{GzDecoder, MultiGzDecoder};
 use hardfs_audit::{audit, user_writable_paths, AuditInput, LayerRef};
 use hardfs_fs::display_path;
-use hardfs_harden::{HardenOptions, LayerAction, Outcome, OutputReference, Plan, GZIP_BLOCK_SIZE};
+use hardfs_harden::{
+    HardenOptions, LayerAction, Outcome, OutputReference, Plan, GZIP_BLOCK_SIZE,
+    GZIP_FALLBACK_LEVEL,
+};
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
 use hardfs_tar::Compression;
 use sha2::{Digest, Sha256};
@@ -585,4 +588,96 @@ fn runtime_user_keeps_supplementary_groups() {
 
     let with_group = id(&["--user", &format!("{}:{}", user.uid, user.gid)]);
     assert_eq!(groups_of(&with_group), vec![user.gid], "{with_group}");
+}
+
+/// Copies the OCI layout `source` to `target` with every layer blob
+/// recompressed by `gzip -9 -n`, which compresses harder than the tools
+/// that built the test images.
+fn recompress_layers_with_gzip_9(source: &Path, target: &Path) {
+    let blobs = target.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let blob_of = |digest: &str| source.join("blobs/sha256").join(&digest[7..]);
+    let store = |bytes: &[u8]| {
+        let digest = format!("sha256:{:x}", Sha256::digest(bytes));
+        std::fs::write(blobs.join(&digest[7..]), bytes).unwrap();
+        digest
+    };
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(source.join("index.json")).unwrap()).unwrap();
+    let manifest_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob_of(&manifest_digest)).unwrap()).unwrap();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap().to_string();
+    store(&std::fs::read(blob_of(&config_digest)).unwrap());
+
+    for layer in manifest["layers"].as_array_mut().unwrap() {
+        let input = blob_of(layer["digest"].as_str().unwrap());
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg("gzip -dc \"$1\" | gzip -9 -n")
+            .arg("sh")
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "gzip -9 of {}", input.display());
+        layer["digest"] = store(&output.stdout).into();
+        layer["size"] = output.stdout.len().into();
+    }
+    let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
+    index["manifests"][0]["digest"] = store(&manifest_bytes).into();
+    index["manifests"][0]["size"] = manifest_bytes.len().into();
+    std::fs::write(
+        target.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        target.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+}
+
+/// A gzip -9 input makes the fast level's output more than 1 % larger,
+/// so the layer is compressed again at the fallback level.
+#[test]
+fn hard_compressed_input_uses_fallback_level() {
+    let scratch = tempfile::tempdir().unwrap();
+    let source = Path::new(&export("redis", "oci")).to_path_buf();
+    let recompressed = scratch.path().join("redis-gzip-9");
+    recompress_layers_with_gzip_9(&source, &recompressed);
+
+    let input = format!("oci:{}", recompressed.display());
+    let output = format!("oci:{}", scratch.path().join("out").display());
+    let (image, plan, outcome) = harden(&input, &output, &options_for("redis"));
+    assert_hardened(&output, &plan, "redis (gzip -9)");
+
+    let mut fallbacks = 0;
+    for layer in &outcome.layers {
+        let input_size = image.layers[layer.index].size.unwrap();
+        assert!(
+            layer.size <= input_size + input_size / 100,
+            "layer {}: {} bytes, input {input_size}",
+            layer.index,
+            layer.size
+        );
+        if layer.compression_level == Some(GZIP_FALLBACK_LEVEL) {
+            fallbacks += 1;
+        }
+    }
+    assert!(fallbacks > 0, "no layer needed the fallback level");
+
+    let blobs: Vec<_> = std::fs::read_dir(scratch.path().join("out/blobs/sha256"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        blobs.iter().all(|name| !name.starts_with('.')),
+        "temporary blobs left: {blobs:?}"
+    );
+    let referenced = outcome.layers.len() + 2;
+    assert_eq!(blobs.len(), referenced, "unreferenced blobs: {blobs:?}");
 }
