@@ -29,6 +29,8 @@ pub const GZIP_FALLBACK_LEVEL: i32 = 6;
 pub const ZSTD_LEVEL: i32 = 3;
 /// zstd level for a layer whose [`ZSTD_LEVEL`] output exceeded the input
 /// blob by more than 1 %.
+// NOTE: no test input reaches this level. The nginx test image's zstd base
+// layer, rewritten at level 3, came out 0.6 % larger than its input.
 pub const ZSTD_FALLBACK_LEVEL: i32 = 9;
 
 /// Compression effort of an [`Encoder`].
