@@ -114,7 +114,8 @@ impl<W: Write> Write for Encoder<W> {
 }
 
 /// gzip output as one member per [`GZIP_BLOCK_SIZE`] bytes of input, a
-/// valid multi-member stream that every gzip reader concatenates. Worker
+/// valid multi-member stream that multi-member readers such as `gzip -d`
+/// and flate2's `MultiGzDecoder` concatenate. Worker
 /// threads compress blocks while the caller keeps writing, and members are
 /// written in input order, with at most two blocks per thread in flight.
 /// Dropping it unfinished closes the job channel, so the workers return.
