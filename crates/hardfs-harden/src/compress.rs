@@ -114,8 +114,8 @@ impl<W: Write> Write for Encoder<W> {
 }
 
 /// gzip output as one member per [`GZIP_BLOCK_SIZE`] bytes of input, a
-/// valid multi-member stream that multi-member readers such as `gzip -d`
-/// and flate2's `MultiGzDecoder` concatenate. Worker
+/// valid multi-member stream that GNU gzip and flate2's `MultiGzDecoder`
+/// read as one. Worker
 /// threads compress blocks while the caller keeps writing, and members are
 /// written in input order, with at most two blocks per thread in flight.
 /// Dropping it unfinished closes the job channel, so the workers return.
