@@ -17,13 +17,16 @@ mod metadata;
 mod options;
 mod output;
 mod plan;
+mod read_ahead;
 mod remove;
 mod rewrite;
 mod rootfs;
 mod scan;
 mod user;
 
-pub use compress::{GZIP_BLOCK_SIZE, GZIP_LEVEL, ZSTD_LEVEL};
+pub use compress::{
+    GZIP_BLOCK_SIZE, GZIP_FALLBACK_LEVEL, GZIP_LEVEL, ZSTD_FALLBACK_LEVEL, ZSTD_LEVEL,
+};
 pub use error::HardenError;
 pub use metadata::INPUT_ANNOTATION;
 pub use options::{HardenOptions, OutputFormat, OutputReference};
@@ -67,11 +70,19 @@ pub struct LayerOutcome {
     pub digest: String,
     pub size: u64,
     pub compression: &'static str,
+    /// Compression level of a rewritten or added layer: 0 without
+    /// compression, a fallback level when the first try exceeded the
+    /// input blob by more than 1 %. `None` for a copied layer.
+    pub compression_level: Option<i32>,
     /// Entries whose headers were patched.
     pub patched_entries: u64,
     /// Uncompressed bytes and seconds spent, for rewritten layers.
     pub tar_bytes: u64,
     pub seconds: f64,
+    /// CPU seconds that the whole process, all threads, used while this
+    /// layer was written. Compared with `seconds`, it shows how much CPU
+    /// the layer got on a shared machine.
+    pub cpu_seconds: f64,
 }
 
 /// The written image.
@@ -121,16 +132,23 @@ pub fn write(
     for (index, scanned) in scan.layers.iter().enumerate() {
         let info = &image.layers[index];
         let started = Instant::now();
+        let cpu_started = process_cpu_seconds();
         let (layer, outcome) = if rewritten.contains(&index) {
             let compression = options.compression.unwrap_or(scanned.compression);
             tracing::debug!(layer = index, "rewriting layer: it has entries to change");
-            let blob = rewrite::rewrite_layer(
+            let digests_in_use: Vec<&str> = layers
+                .iter()
+                .map(|layer: &OutputLayer| layer.digest.as_str())
+                .collect();
+            let blob = rewrite::rewrite_layer_within_bound(
                 image,
                 index,
                 &plan.edits[index],
                 compression,
+                scanned.blob_size,
                 threads,
                 &blobs,
+                &digests_in_use,
             )?;
             let layer = OutputLayer {
                 rewritten: true,
@@ -147,9 +165,11 @@ pub fn write(
                 digest: blob.digest,
                 size: blob.size,
                 compression: compression.as_str(),
+                compression_level: Some(blob.level),
                 patched_entries: blob.patched,
                 tar_bytes: blob.tar_size,
                 seconds: started.elapsed().as_secs_f64(),
+                cpu_seconds: process_cpu_seconds() - cpu_started,
             };
             (layer, outcome)
         } else {
@@ -184,9 +204,11 @@ pub fn write(
                 digest,
                 size,
                 compression: scanned.compression.as_str(),
+                compression_level: None,
                 patched_entries: 0,
                 tar_bytes: 0,
                 seconds: started.elapsed().as_secs_f64(),
+                cpu_seconds: process_cpu_seconds() - cpu_started,
             };
             (layer, outcome)
         };
@@ -210,9 +232,11 @@ pub fn write(
             digest: blob.digest.clone(),
             size: blob.size,
             compression: compression.as_str(),
+            compression_level: Some(blob.level),
             patched_entries: 0,
             tar_bytes: blob.tar_size,
             seconds: 0.0,
+            cpu_seconds: 0.0,
         });
         layers.push(OutputLayer {
             rewritten: true,
@@ -251,6 +275,11 @@ pub fn write(
         config_digest,
         layers: outcomes,
     })
+}
+
+fn process_cpu_seconds() -> f64 {
+    let time = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    time.tv_sec as f64 + time.tv_nsec as f64 / 1e9
 }
 
 /// Entries of the layer hardfs adds: `/etc/passwd` and `/etc/group` with

@@ -11,9 +11,10 @@ use hardfs_fs::normalize;
 use hardfs_image::Image;
 use hardfs_tar::{decompress, patch_stream, Compression, EntryBuilder, Limits, Writer};
 
-use crate::compress::Encoder;
+use crate::compress::{Effort, Encoder};
 use crate::hashing::Hashing;
 use crate::plan::EntryEdit;
+use crate::read_ahead::with_read_ahead;
 use crate::scan::MAX_LAYER_SIZE;
 use crate::HardenError;
 
@@ -29,6 +30,8 @@ pub struct WrittenBlob {
     pub patched: u64,
     /// Bytes of uncompressed tar written.
     pub tar_size: u64,
+    /// Compression level, 0 without compression.
+    pub level: i32,
 }
 
 /// Rewrites layer `index` with the headers of `edits` patched.
@@ -37,6 +40,7 @@ pub fn rewrite_layer(
     index: usize,
     edits: &BTreeMap<Box<[u8]>, EntryEdit>,
     compression: Compression,
+    effort: Effort,
     threads: usize,
     blobs: &Path,
 ) -> Result<WrittenBlob, HardenError> {
@@ -50,10 +54,14 @@ pub fn rewrite_layer(
     let (_, stream) = decompress(blob, MAX_LAYER_SIZE).map_err(tar_error)?;
 
     let temporary = blobs.join(format!(".layer-{index}.partial"));
-    let sink = BlobSink::create(&temporary, compression, threads)?;
-    let (sink, stats) = patch_stream(stream, sink, Limits::default(), |entry| {
-        let path = normalize(&entry.path).ok()?;
-        edits.get(&path)?.patch_for(entry)
+    let sink = BlobSink::create(&temporary, compression, effort, threads)?;
+    // Inflating the input runs on its own thread, so that it overlaps with
+    // hashing and compressing the output instead of adding to them.
+    let (sink, stats) = with_read_ahead(stream, |input| {
+        patch_stream(input, sink, Limits::default(), |entry| {
+            let path = normalize(&entry.path).ok()?;
+            edits.get(&path)?.patch_for(entry)
+        })
     })
     .map_err(tar_error)?;
     let mut written = sink.finish(&temporary, blobs)?;
@@ -65,6 +73,64 @@ pub fn rewrite_layer(
         "rewrote layer"
     );
     Ok(written)
+}
+
+/// Rewrites layer `index` like [`rewrite_layer`], and once more at the
+/// fallback level if the blob came out more than 1 % larger than the input
+/// blob of `input_size` bytes. `digests_in_use` are blobs of other output
+/// layers, which the first try must not delete when it has the same digest.
+#[allow(clippy::too_many_arguments)]
+pub fn rewrite_layer_within_bound(
+    image: &Image,
+    index: usize,
+    edits: &BTreeMap<Box<[u8]>, EntryEdit>,
+    compression: Compression,
+    input_size: u64,
+    threads: usize,
+    blobs: &Path,
+    digests_in_use: &[&str],
+) -> Result<WrittenBlob, HardenError> {
+    let bound = input_size + input_size / 100;
+    let fast = rewrite_layer(
+        image,
+        index,
+        edits,
+        compression,
+        Effort::Fast,
+        threads,
+        blobs,
+    )?;
+    if fast.size <= bound || compression == Compression::None {
+        return Ok(fast);
+    }
+    tracing::info!(
+        layer = index,
+        size = fast.size,
+        input_size,
+        "rewritten layer is more than 1 % larger than its input, compressing it again at the fallback level"
+    );
+    if !digests_in_use.contains(&fast.digest.as_str()) {
+        let path = blob_path(blobs, &fast.digest);
+        std::fs::remove_file(&path).map_err(|source| HardenError::Write { path, source })?;
+    }
+    let small = rewrite_layer(
+        image,
+        index,
+        edits,
+        compression,
+        Effort::Fallback,
+        threads,
+        blobs,
+    )?;
+    if small.size > bound {
+        tracing::warn!(
+            layer = index,
+            size = small.size,
+            input_size,
+            "rewritten layer is more than 1 % larger than its input even at the fallback level"
+        );
+    }
+    Ok(small)
 }
 
 /// Copies layer `index` byte for byte and checks its digest again.
@@ -101,7 +167,7 @@ pub fn write_layer(
         path: temporary.clone(),
         source,
     };
-    let sink = BlobSink::create(&temporary, compression, threads)?;
+    let sink = BlobSink::create(&temporary, compression, Effort::Fast, threads)?;
     let mut writer = Writer::new(sink);
     for entry in entries {
         writer.append(entry).map_err(write_error)?;
@@ -119,20 +185,27 @@ pub fn blob_path(blobs: &Path, digest: &str) -> PathBuf {
 struct BlobSink {
     tar: Hashing<Encoder<Hashing<BufWriter<File>>>>,
     compression: Compression,
+    level: i32,
 }
 
 impl BlobSink {
-    fn create(path: &Path, compression: Compression, threads: usize) -> Result<Self, HardenError> {
+    fn create(
+        path: &Path,
+        compression: Compression,
+        effort: Effort,
+        threads: usize,
+    ) -> Result<Self, HardenError> {
         let write_error = |source| HardenError::Write {
             path: path.into(),
             source,
         };
         let file = File::create(path).map_err(write_error)?;
         let blob = Hashing::new(BufWriter::with_capacity(1 << 20, file));
-        let encoder = Encoder::new(blob, compression, threads).map_err(write_error)?;
+        let encoder = Encoder::new(blob, compression, effort, threads).map_err(write_error)?;
         Ok(BlobSink {
             tar: Hashing::new(encoder),
             compression,
+            level: effort.level(compression),
         })
     }
 
@@ -159,6 +232,7 @@ impl BlobSink {
             compression: self.compression,
             patched: 0,
             tar_size,
+            level: self.level,
         })
     }
 }

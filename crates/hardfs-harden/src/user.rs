@@ -41,14 +41,33 @@ impl RuntimeUser {
     }
 
     /// `config.User` for the output: numeric `uid:gid`, or the uid alone
-    /// when the user has supplementary groups, because runc and crun add
-    /// those from /etc/group only when no group is given.
+    /// when the user has supplementary groups, because runc adds the groups
+    /// of /etc/group only when `config.User` names no group. With podman
+    /// 4.3.1 and runc 1.1.5, `100` and `postgres` both ran with groups 102
+    /// and 101 (ssl-cert), and `100:102` ran with group 102 alone.
     pub fn spec(&self) -> String {
         if self.groups.is_empty() {
             format!("{}:{}", self.uid, self.gid)
         } else {
             self.uid.to_string()
         }
+    }
+
+    /// Describes what [`spec`](Self::spec) leaves out of `config.User`, or
+    /// `None` when it names both the uid and the gid.
+    pub fn spec_caveat(&self) -> Option<String> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let groups: Vec<String> = self.groups.iter().map(u64::to_string).collect();
+        Some(format!(
+            "config.User names no group, so that the runtime adds the supplementary groups {} \
+             from /etc/group. The primary group {} then comes from the /etc/passwd entry of uid {} \
+             when the container starts, and a check that reads only config.User cannot see it.",
+            groups.join(","),
+            self.gid,
+            self.uid
+        ))
     }
 
     /// Returns whether the user has permission `bit` (0o4 read, 0o2 write, 0o1
@@ -206,6 +225,32 @@ mod tests {
     fn created_user_name_is_checked() {
         assert!(create_user("-rf", b"", b"").is_err());
         assert!(create_user("a:b", b"", b"").is_err());
+    }
+
+    fn postgres_user(groups: Vec<u64>) -> RuntimeUser {
+        RuntimeUser {
+            uid: 100,
+            gid: 102,
+            groups,
+            name: Some("postgres".into()),
+            created: None,
+        }
+    }
+
+    #[test]
+    fn spec_without_groups_names_gid() {
+        let user = postgres_user(Vec::new());
+        assert_eq!(user.spec(), "100:102");
+        assert_eq!(user.spec_caveat(), None);
+    }
+
+    #[test]
+    fn spec_with_groups_is_uid_alone() {
+        let user = postgres_user(vec![101, 104]);
+        assert_eq!(user.spec(), "100");
+        let caveat = user.spec_caveat().expect("a caveat for a uid alone");
+        assert!(caveat.contains("supplementary groups 101,104"), "{caveat}");
+        assert!(caveat.contains("primary group 102"), "{caveat}");
     }
 
     #[test]

@@ -3,13 +3,20 @@
 //! the result. The images come from `scripts/build-images.sh`.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
+use flate2::read::{GzDecoder, MultiGzDecoder};
 use hardfs_audit::{audit, user_writable_paths, AuditInput, LayerRef};
 use hardfs_fs::display_path;
-use hardfs_harden::{HardenOptions, LayerAction, Outcome, OutputReference, Plan};
+use hardfs_harden::{
+    HardenOptions, LayerAction, Outcome, OutputReference, Plan, GZIP_BLOCK_SIZE,
+    GZIP_FALLBACK_LEVEL,
+};
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
+use hardfs_tar::Compression;
+use sha2::{Digest, Sha256};
 
 fn images_manifest() -> serde_json::Value {
     hardfs_test_images::images_manifest()
@@ -170,6 +177,71 @@ fn same_input_gives_same_bytes() {
         &options,
     );
     assert!(std::fs::read(&archive_one).unwrap() == std::fs::read(&archive_two).unwrap());
+}
+
+/// Rewritten gzip layers are multi-member streams that `gzip -t` accepts
+/// and that decode to the tar their DiffID names, and the output bytes are
+/// the same with one and with two threads.
+#[test]
+fn gzip_output_is_valid_and_thread_independent() {
+    let scratch = tempfile::tempdir().unwrap();
+    let input = format!("oci:{}", export("postgres", "oci"));
+    let mut outputs = Vec::new();
+    for threads in [1, 2] {
+        let options = HardenOptions {
+            threads,
+            compression: Some(Compression::Gzip),
+            ..options_for("postgres")
+        };
+        let directory = scratch.path().join(format!("threads-{threads}"));
+        let (_, _, outcome) = harden(&input, &format!("oci:{}", directory.display()), &options);
+        outputs.push((directory, outcome));
+    }
+    let (directory, outcome) = &outputs[0];
+    assert_eq!(outcome.manifest_digest, outputs[1].1.manifest_digest);
+    assert!(files_of(directory) == files_of(&outputs[1].0));
+
+    let written = Image::open(
+        &Reference::parse(&format!("oci:{}", directory.display())).unwrap(),
+        &Platform::host(),
+    )
+    .unwrap();
+    let mut rewritten = 0;
+    for layer in &outcome.layers {
+        if layer.action != LayerAction::Rewritten {
+            continue;
+        }
+        rewritten += 1;
+        let blob = directory
+            .join("blobs/sha256")
+            .join(layer.digest.trim_start_matches("sha256:"));
+        let test = Command::new("gzip").arg("-t").arg(&blob).output().unwrap();
+        assert!(
+            test.status.success(),
+            "gzip -t {}: {}",
+            blob.display(),
+            String::from_utf8_lossy(&test.stderr)
+        );
+
+        let compressed = std::fs::read(&blob).unwrap();
+        let mut tar = Vec::new();
+        MultiGzDecoder::new(&compressed[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        assert_eq!(tar.len() as u64, layer.tar_bytes);
+        let diff_id = format!("sha256:{:x}", Sha256::digest(&tar));
+        assert_eq!(diff_id, written.layers[layer.index].diff_id);
+
+        // A single-member decoder stops after the first member, which holds
+        // one block of the tar.
+        let mut first_member = Vec::new();
+        GzDecoder::new(&compressed[..])
+            .read_to_end(&mut first_member)
+            .unwrap();
+        assert_eq!(first_member.len(), GZIP_BLOCK_SIZE.min(tar.len()));
+        assert!(first_member == tar[..first_member.len()]);
+    }
+    assert!(rewritten > 0, "postgres has layers to rewrite");
 }
 
 #[test]
@@ -461,4 +533,151 @@ fn append_mode_leaves_ghosts() {
         !built.tree.ghosts().is_empty(),
         "append mode leaves the lower copies"
     );
+}
+
+/// postgres's user is in the ssl-cert group. The hardened config.User is
+/// the uid alone, and podman with runc gives the container that group;
+/// with `uid:gid` it would not.
+#[test]
+fn runtime_user_keeps_supplementary_groups() {
+    let scratch = tempfile::tempdir().unwrap();
+    let tag = "localhost/hardfs-harden-test/postgres-groups:latest";
+    let archive = scratch.path().join("postgres-groups.tar");
+    let input = format!("oci:{}", export("postgres", "oci"));
+    let (_, plan, _) = harden(
+        &input,
+        &format!("docker-archive:{}:{tag}", archive.display()),
+        &options_for("postgres"),
+    );
+    let user = plan.user.as_ref().expect("postgres has a runtime user");
+    assert!(
+        !user.groups.is_empty(),
+        "postgres is in supplementary groups"
+    );
+    assert_eq!(user.spec(), user.uid.to_string());
+
+    podman_ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let image = LoadedImage(tag.into());
+    let id = |args: &[&str]| {
+        let output = podman_ok(&[&["run", "--rm"], args, &[&image.0, "id"]].concat());
+        output.trim().to_string()
+    };
+    let groups_of = |output: &str| -> Vec<u64> {
+        let listed = output.split("groups=").nth(1).unwrap_or_default();
+        let mut groups: Vec<u64> = listed
+            .split(',')
+            .filter_map(|group| group.split('(').next()?.parse().ok())
+            .collect();
+        groups.sort_unstable();
+        groups
+    };
+
+    let mut expected = user.groups.clone();
+    expected.push(user.gid);
+    expected.sort_unstable();
+    let configured = id(&[]);
+    assert!(
+        configured.starts_with(&format!("uid={}(", user.uid)),
+        "{configured}"
+    );
+    assert!(
+        configured.contains(&format!(" gid={}(", user.gid)),
+        "{configured}"
+    );
+    assert_eq!(groups_of(&configured), expected, "{configured}");
+
+    let with_group = id(&["--user", &format!("{}:{}", user.uid, user.gid)]);
+    assert_eq!(groups_of(&with_group), vec![user.gid], "{with_group}");
+}
+
+/// Copies the OCI layout `source` to `target` with every layer blob
+/// recompressed by `gzip -9 -n`, which compresses harder than the tools
+/// that built the test images.
+fn recompress_layers_with_gzip_9(source: &Path, target: &Path) {
+    let blobs = target.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let blob_of = |digest: &str| source.join("blobs/sha256").join(&digest[7..]);
+    let store = |bytes: &[u8]| {
+        let digest = format!("sha256:{:x}", Sha256::digest(bytes));
+        std::fs::write(blobs.join(&digest[7..]), bytes).unwrap();
+        digest
+    };
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(source.join("index.json")).unwrap()).unwrap();
+    let manifest_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob_of(&manifest_digest)).unwrap()).unwrap();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap().to_string();
+    store(&std::fs::read(blob_of(&config_digest)).unwrap());
+
+    for layer in manifest["layers"].as_array_mut().unwrap() {
+        let input = blob_of(layer["digest"].as_str().unwrap());
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg("gzip -dc \"$1\" | gzip -9 -n")
+            .arg("sh")
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "gzip -9 of {}", input.display());
+        layer["digest"] = store(&output.stdout).into();
+        layer["size"] = output.stdout.len().into();
+    }
+    let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
+    index["manifests"][0]["digest"] = store(&manifest_bytes).into();
+    index["manifests"][0]["size"] = manifest_bytes.len().into();
+    std::fs::write(
+        target.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        target.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+}
+
+/// A gzip -9 input makes the fast level's output more than 1 % larger,
+/// so the layer is compressed again at the fallback level.
+#[test]
+fn hard_compressed_input_uses_fallback_level() {
+    let scratch = tempfile::tempdir().unwrap();
+    let source = Path::new(&export("redis", "oci")).to_path_buf();
+    let recompressed = scratch.path().join("redis-gzip-9");
+    recompress_layers_with_gzip_9(&source, &recompressed);
+
+    let input = format!("oci:{}", recompressed.display());
+    let output = format!("oci:{}", scratch.path().join("out").display());
+    let (image, plan, outcome) = harden(&input, &output, &options_for("redis"));
+    assert_hardened(&output, &plan, "redis (gzip -9)");
+
+    let mut fallbacks = 0;
+    for layer in &outcome.layers {
+        let input_size = image.layers[layer.index].size.unwrap();
+        assert!(
+            layer.size <= input_size + input_size / 100,
+            "layer {}: {} bytes, input {input_size}",
+            layer.index,
+            layer.size
+        );
+        if layer.compression_level == Some(GZIP_FALLBACK_LEVEL) {
+            fallbacks += 1;
+        }
+    }
+    assert!(fallbacks > 0, "no layer needed the fallback level");
+
+    let blobs: Vec<_> = std::fs::read_dir(scratch.path().join("out/blobs/sha256"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        blobs.iter().all(|name| !name.starts_with('.')),
+        "temporary blobs left: {blobs:?}"
+    );
+    let referenced = outcome.layers.len() + 2;
+    assert_eq!(blobs.len(), referenced, "unreferenced blobs: {blobs:?}");
 }

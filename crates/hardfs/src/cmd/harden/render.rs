@@ -19,6 +19,8 @@ pub struct Summary<'a> {
     pub input_manifest_digest: Option<&'a str>,
     pub input_config_digest: &'a str,
     pub user: Option<String>,
+    /// Caveat about what `user` leaves out of config.User, if any.
+    pub user_caveat: Option<String>,
     pub previous_user: Option<&'a str>,
     pub created_user: Option<&'a str>,
     pub changes: &'a [Change],
@@ -41,6 +43,7 @@ impl<'a> Summary<'a> {
             input_manifest_digest: image.manifest_digest.as_deref(),
             input_config_digest: &image.config_digest,
             user: plan.user.as_ref().map(|user| user.spec()),
+            user_caveat: plan.user.as_ref().and_then(|user| user.spec_caveat()),
             previous_user: plan.previous_user.as_deref(),
             created_user: plan
                 .user
@@ -154,6 +157,9 @@ fn print_text(
     if let Some(user) = &summary.user {
         let before = summary.previous_user.unwrap_or("unset (root)");
         writeln!(out, "runtime user: {user} (config.User was {before})")?;
+    }
+    if let Some(caveat) = &summary.user_caveat {
+        writeln!(out, "note: {caveat}")?;
     }
     if let Some(name) = summary.created_user {
         writeln!(out, "created user: {name} in /etc/passwd and /etc/group")?;
