@@ -427,7 +427,7 @@ fn resolve_in_image(
         });
         return None;
     }
-    if absolute.contains(OPTION_SEPARATORS) {
+    if has_option_separator(&absolute) {
         warnings.push(ProfileWarning::OptionSeparator { path: absolute });
         return None;
     }
