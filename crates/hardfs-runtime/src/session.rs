@@ -144,7 +144,46 @@ pub struct VerifyOutcome {
     /// Directories to add to the profile: the nearest directory of the
     /// image at or above each failed write.
     pub suggestions: Vec<String>,
+    /// Further advice, such as why the engine could not start the
+    /// container.
+    pub hints: Vec<String>,
     pub elapsed: Duration,
+}
+
+/// Builds the FAIL outcome of a container that the engine could not
+/// start, such as a process whose binary a noexec tmpfs hides.
+fn start_failure(profile: &Profile, arguments: Vec<String>, stderr: String) -> VerifyOutcome {
+    let covering: Vec<&str> = profile
+        .paths
+        .iter()
+        .map(|path| path.path.as_str())
+        .filter(|path| {
+            stderr
+                .split(|character: char| character.is_whitespace() || "\"'`:".contains(character))
+                .any(|word| word == *path || crate::profile::is_below(word, path))
+        })
+        .collect();
+    let hint = if covering.is_empty() {
+        "the engine could not start the container under this profile; check that the image starts without it, and that no tmpfs of the profile hides a file the process runs".to_string()
+    } else {
+        format!(
+            "the error names a path under {}, which the profile mounts as an empty noexec tmpfs; leave it out of the learned-paths file, or mount a volume there",
+            covering.join(", ")
+        )
+    };
+    VerifyOutcome {
+        verdict: Verdict::Fail,
+        reason: format!(
+            "the container did not start: {}",
+            stderr.lines().last().unwrap_or("").trim()
+        ),
+        arguments,
+        logs: stderr,
+        failed_writes: Vec::new(),
+        suggestions: Vec::new(),
+        hints: vec![hint],
+        elapsed: Duration::ZERO,
+    }
 }
 
 /// The end of waiting for a container.
@@ -167,7 +206,15 @@ pub fn verify(
     // The guard names the container before it exists, so that a signal
     // during `run` still removes it.
     let guard = ContainerGuard::new(engine, spec.name.clone());
-    engine.run(&spec)?;
+    if let Err(error) = engine.run(&spec) {
+        let RuntimeError::EngineCommand { stderr, .. } = error else {
+            return Err(error);
+        };
+        let mut outcome = start_failure(profile, arguments, stderr);
+        drop(guard);
+        outcome.elapsed = started.elapsed();
+        return Ok(outcome);
+    }
 
     let readiness = wait_ready(engine, &guard.id, &publish, options)?;
     let mut outcome = VerifyOutcome {
@@ -181,6 +228,7 @@ pub fn verify(
         logs: String::new(),
         failed_writes: Vec::new(),
         suggestions: Vec::new(),
+        hints: Vec::new(),
         elapsed: Duration::ZERO,
     };
     if outcome.verdict == Verdict::Fail {
@@ -436,6 +484,17 @@ fn resolve_relative(paths: Vec<String>, base: Option<&str>) -> Vec<String> {
     resolved
 }
 
+/// Directories whose files belong to the system, not to the application.
+const SYSTEM_DIRECTORIES: [&str; 6] = ["/etc", "/usr", "/bin", "/lib", "/lib64", "/sbin"];
+
+/// Returns whether a path is a system directory or lies below one, where
+/// a writable tmpfs would let the process replace system files.
+pub fn is_system_directory(path: &str) -> bool {
+    SYSTEM_DIRECTORIES
+        .iter()
+        .any(|system| path == *system || crate::profile::is_below(path, system))
+}
+
 /// Finds the nearest image directory at or above each absolute path,
 /// leaving out `/`.
 pub(crate) fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
@@ -498,6 +557,15 @@ mod tests {
             ["/var/lib/pg/postmaster.pid", "/run/x"]
         );
         assert_eq!(resolve_relative(paths.clone(), None), paths);
+    }
+
+    #[test]
+    fn system_directories_recognized() {
+        assert!(is_system_directory("/etc"));
+        assert!(is_system_directory("/usr/lib/x"));
+        assert!(is_system_directory("/sbin"));
+        assert!(!is_system_directory("/etcetera"));
+        assert!(!is_system_directory("/var/lib/nginx"));
     }
 
     #[test]
@@ -614,6 +682,86 @@ mod tests {
         assert_eq!(started.len(), 1);
         assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
         assert_eq!(*engine.removed.lock().unwrap(), started);
+    }
+
+    /// An engine whose `run` fails as podman's does when the entrypoint
+    /// lies on a noexec tmpfs.
+    struct NoExecEngine {
+        removed: Mutex<Vec<String>>,
+    }
+
+    impl Engine for NoExecEngine {
+        fn kind(&self) -> crate::EngineKind {
+            crate::EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
+            Ok("image".into())
+        }
+        fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+            Err(RuntimeError::EngineCommand {
+                command: format!("podman run {}", spec.name),
+                status: "exit status: 126".into(),
+                stderr: "Error: runc: runc create failed: exec: \"/app/server\": permission denied: OCI permission denied".into(),
+            })
+        }
+        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+            self.removed.lock().unwrap().push(container.to_string());
+            Ok(())
+        }
+        fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+    }
+
+    #[test]
+    fn start_failure_is_fail_with_hint() {
+        let engine = NoExecEngine {
+            removed: Mutex::new(Vec::new()),
+        };
+        let mut profile = bare_profile();
+        profile.paths.push(crate::WritablePath {
+            path: "/app".into(),
+            reasons: vec![crate::Reason::Learned],
+            size: 1 << 20,
+            mode: 0o755,
+            owner: crate::Owner::User,
+            image_content: true,
+        });
+        let outcome = verify(&engine, &profile, &Tree::new(), &RunOptions::new("image")).unwrap();
+
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert!(
+            outcome.reason.starts_with("the container did not start: "),
+            "{}",
+            outcome.reason
+        );
+        assert!(
+            outcome.reason.contains("permission denied"),
+            "{}",
+            outcome.reason
+        );
+        assert_eq!(outcome.hints.len(), 1);
+        assert!(
+            outcome.hints[0].contains("under /app"),
+            "{:?}",
+            outcome.hints
+        );
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
     }
 
     #[test]

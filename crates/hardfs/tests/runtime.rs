@@ -132,6 +132,22 @@ fn bad_size_and_probe_are_usage_errors() {
 }
 
 #[test]
+fn bare_with_learned_paths_rejected() {
+    for (command, flag) in [("verify", "--profile"), ("profile", "--learned")] {
+        let output = hardfs()
+            .args([command, &export("redis"), "--bare", flag, "learned.json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot be used with"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn verify_without_engine_is_clear() {
     // No docker engine runs on the test machines; the docker CLI, where
     // installed, fails to connect, and where absent fails to start.

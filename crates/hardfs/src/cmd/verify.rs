@@ -7,9 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use hardfs_fs::Tree;
 use hardfs_image::{ImageConfig, Reference};
+use hardfs_report::escape;
+use hardfs_runtime::render::shell_join;
 use hardfs_runtime::{
-    build_profile, detect_engine, output_directory, verify, CliEngine, Engine, EngineKind, Probe,
-    RunOptions, Verdict, VerifyOutcome,
+    build_profile, detect_engine, is_system_directory, output_directory, verify, CliEngine, Engine,
+    EngineKind, Probe, RunOptions, Verdict, VerifyOutcome,
 };
 
 use crate::cli::{EngineChoice, ListFormat, RunSettings, VerifyArgs};
@@ -88,6 +90,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
                 "logs": outcome.logs,
                 "failed_writes": outcome.failed_writes,
                 "suggestions": outcome.suggestions,
+                "hints": outcome.hints,
                 "elapsed_seconds": outcome.elapsed.as_secs_f64(),
                 "profile": profile,
             });
@@ -112,32 +115,93 @@ fn write_text(
     writeln!(
         out,
         "{verdict}: {} ({:.1} s)",
-        outcome.reason,
+        escape(&outcome.reason),
         outcome.elapsed.as_secs_f64()
     )?;
-    writeln!(
-        out,
-        "ran: {} {}",
-        engine.program(),
-        outcome.arguments.join(" ")
-    )?;
+    let mut command = vec![engine.program().to_string()];
+    command.extend(outcome.arguments.iter().cloned());
+    writeln!(out, "ran: {}", escape(&shell_join(&command)))?;
     if outcome.verdict == Verdict::Pass {
         return Ok(());
     }
     if !outcome.logs.trim().is_empty() {
         writeln!(out, "last log lines:")?;
         for line in outcome.logs.lines() {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", escape(line))?;
         }
     }
     for path in &outcome.failed_writes {
-        writeln!(out, "failed to write: {path}")?;
+        writeln!(out, "failed to write: {}", escape(path))?;
     }
     for path in &outcome.suggestions {
+        let path = escape(path);
         writeln!(
             out,
             "suggestion: make {path} writable: add it to a learned-paths file, or run `hardfs learn` and pass its output with --profile"
         )?;
+        if is_system_directory(&path) {
+            writeln!(
+                out,
+                "warning: {path} is a system directory, and a writable {path} lets the process replace system files; prefer configuring the program to write below /tmp, /run or a volume"
+            )?;
+        }
+    }
+    for hint in &outcome.hints {
+        writeln!(out, "hint: {}", escape(hint))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_outcome() -> VerifyOutcome {
+        VerifyOutcome {
+            verdict: Verdict::Fail,
+            reason: "the container exited with code 1".into(),
+            arguments: vec![
+                "run".into(),
+                "image".into(),
+                "sh".into(),
+                "-c".into(),
+                "printf x; exit 1".into(),
+            ],
+            logs: "\u{1b}]0;PWNED\u{7}\u{1b}[31mred /etc/x: Read-only file system\n".into(),
+            failed_writes: vec!["/etc/x".into()],
+            suggestions: vec!["/etc".into()],
+            hints: Vec::new(),
+            elapsed: Duration::from_millis(100),
+        }
+    }
+
+    #[test]
+    fn text_escapes_logs_and_quotes_command() {
+        let mut out = Vec::new();
+        write_text(&mut out, &failed_outcome(), EngineKind::Podman).unwrap();
+        let text = String::from_utf8(out).unwrap();
+
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(!text.contains('\u{7}'), "{text:?}");
+        assert!(
+            text.contains("  \\x1b]0;PWNED\\x07\\x1b[31mred /etc/x"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ran: podman run image sh -c 'printf x; exit 1'\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn system_directory_suggestion_warned() {
+        let mut out = Vec::new();
+        write_text(&mut out, &failed_outcome(), EngineKind::Podman).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("suggestion: make /etc writable"), "{text}");
+        assert!(
+            text.contains("warning: /etc is a system directory"),
+            "{text}"
+        );
+    }
 }
