@@ -268,8 +268,14 @@ mod tests {
         fn kind(&self) -> EngineKind {
             EngineKind::Podman
         }
-        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
-            Ok("image".into())
+        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn image_remover(&self, _: &str) -> Option<Box<dyn Fn() + Send>> {
+            None
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             self.started.lock().unwrap().push(spec.clone());

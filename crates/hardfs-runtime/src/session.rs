@@ -23,12 +23,14 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
 static SIGNAL_HANDLER: Once = Once::new();
 
 /// Installs a SIGINT/SIGTERM handler, once per process, that removes every
-/// container still running and exits with status 130.
+/// container still running and every image name still loaded, and exits
+/// with status 130.
 pub fn cleanup_on_signal() {
     SIGNAL_HANDLER.call_once(|| {
         let installed = ctrlc::set_handler(|| {
             let cleanups = std::mem::take(&mut *LIVE_CONTAINERS.lock().unwrap_or_else(|e| e.into_inner()));
-            for (_, cleanup) in cleanups {
+            // Newest first: containers go before the image they run.
+            for (_, cleanup) in cleanups.into_iter().rev() {
                 cleanup();
             }
             std::process::exit(130);
@@ -76,6 +78,66 @@ impl Drop for ContainerGuard<'_> {
             }
         }
     }
+}
+
+/// The label on every container that `learn` and `verify` start, with
+/// `learn` or `verify` as its value. A container left behind by a killed
+/// hardfs is found with `podman ps --all --filter label=dev.hardfs.run`.
+pub const RUN_LABEL: &str = "dev.hardfs.run";
+
+/// The repository that images are loaded under, one tag per process.
+pub const IMAGE_REPOSITORY: &str = "localhost/hardfs-run";
+
+/// An image name loaded into the engine for one run of hardfs. Dropping
+/// it removes the name, and the signal handler removes it until then.
+pub struct EngineImage {
+    /// `localhost/hardfs-run/DIGEST:PID`, to pass to `run`.
+    pub name: String,
+    token: u64,
+    remove: Option<Cleanup>,
+}
+
+impl Drop for EngineImage {
+    fn drop(&mut self) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(token, _)| *token != self.token);
+        if let Some(remove) = &self.remove {
+            remove();
+            tracing::debug!(image = %self.name, "removed the image name");
+        }
+    }
+}
+
+/// Loads an image into the engine under a name of its own,
+/// `localhost/hardfs-run/` with the first 12 hex digits of the config
+/// digest and the process ID as tag, so that no name the user has is
+/// created or moved.
+pub fn load_engine_image(
+    engine: &dyn Engine,
+    reference: &hardfs_image::Reference,
+    config_digest: &str,
+) -> Result<EngineImage, RuntimeError> {
+    let hex = config_digest.rsplit(':').next().unwrap_or(config_digest);
+    let short: String = hex.chars().take(12).collect();
+    let name = format!("{IMAGE_REPOSITORY}/{short}:{}", std::process::id());
+    // Registered before the copy starts, so that Ctrl-C during the copy
+    // removes whatever part of the name exists.
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::SeqCst);
+    if let Some(cleanup) = engine.image_remover(&name) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((token, cleanup));
+    }
+    let image = EngineImage {
+        remove: engine.image_remover(&name),
+        name,
+        token,
+    };
+    engine.load_image(reference, &image.name)?;
+    Ok(image)
 }
 
 /// Settings shared by `learn` and `verify`.
@@ -267,6 +329,7 @@ pub(crate) fn run_spec(
         memory: options.memory.clone(),
         pids_limit: options.pids_limit,
         command: options.command.clone(),
+        labels: vec![format!("{RUN_LABEL}={purpose}")],
     };
     Ok((spec, publish))
 }
@@ -587,8 +650,14 @@ mod tests {
         fn kind(&self) -> crate::EngineKind {
             crate::EngineKind::Podman
         }
-        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
-            Ok("image".into())
+        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn image_remover(&self, _: &str) -> Option<Cleanup> {
+            None
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             assert!(spec.arguments().contains(&"--read-only".to_string()));
@@ -658,6 +727,14 @@ mod tests {
         assert_eq!(started.len(), 1);
         assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
         assert_eq!(*engine.removed.lock().unwrap(), started);
+        let label_at = outcome.arguments.iter().position(|word| word == "--label");
+        let label = label_at.map(|index| outcome.arguments[index + 1].as_str());
+        assert_eq!(
+            label,
+            Some("dev.hardfs.run=verify"),
+            "{:?}",
+            outcome.arguments
+        );
     }
 
     #[test]
@@ -694,8 +771,14 @@ mod tests {
         fn kind(&self) -> crate::EngineKind {
             crate::EngineKind::Podman
         }
-        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
-            Ok("image".into())
+        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn image_remover(&self, _: &str) -> Option<Cleanup> {
+            None
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             Err(RuntimeError::EngineCommand {

@@ -286,3 +286,60 @@ fn interrupt_removes_container() {
         "{name} is still there after Ctrl-C"
     );
 }
+
+/// The ID that `name` points to in podman, or `None` without it.
+fn image_id(name: &str) -> Option<String> {
+    let output = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["image", "inspect", "--format", "{{.Id}}", name])
+        .output()
+        .unwrap();
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[test]
+fn verify_loads_under_private_name_and_removes_it() {
+    // The OCI archive's ref name is `latest`, which `podman pull` turns
+    // into the tag `localhost/latest:latest`.
+    let manifest = hardfs_test_images::images_manifest();
+    let archive = manifest["images"]["nginx"]["exports"]["oci-archive"]
+        .as_str()
+        .unwrap();
+    let before = image_id("localhost/latest:latest");
+
+    let child = Process::new(assert_cmd::cargo::cargo_bin("hardfs"))
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["verify", &format!("oci-archive:{archive}"), "--bare"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let private_name = format!(":{}", child.id());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(" localhost/hardfs-run/") && stdout.contains(&private_name),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--label 'dev.hardfs.run=verify'"),
+        "{stdout}"
+    );
+    assert_eq!(image_id("localhost/latest:latest"), before);
+    let listed = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&listed.stdout);
+    let left: Vec<&str> = names
+        .lines()
+        .filter(|name| name.starts_with("localhost/hardfs-run/") && name.ends_with(&private_name))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -33,15 +33,14 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         }
     }
 
-    let (engine, image) = engine_for(&loaded.reference, &args.run)?;
+    let target = engine_for(&loaded.reference, &loaded.image.config_digest, &args.run)?;
     let learn_options = LearnOptions {
-        run: run_options(&image, &loaded.image.config, &loaded.tree, &args.run)?,
+        run: run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?,
         duration: Duration::from_secs(args.duration),
         profile,
         reference: args.image.clone(),
     };
-    hardfs_runtime::cleanup_on_signal();
-    let outcome = learn(&engine, &loaded.tree, &learn_options)?;
+    let outcome = learn(&target.engine, &loaded.tree, &learn_options)?;
 
     if !outcome.ready {
         eprintln!(

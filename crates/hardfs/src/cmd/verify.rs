@@ -10,8 +10,8 @@ use hardfs_image::{ImageConfig, Reference};
 use hardfs_report::escape;
 use hardfs_runtime::render::shell_join;
 use hardfs_runtime::{
-    build_profile, detect_engine, is_system_directory, output_directory, verify, CliEngine, Engine,
-    EngineKind, Probe, RunOptions, Verdict, VerifyOutcome,
+    build_profile, detect_engine, is_system_directory, load_engine_image, output_directory, verify,
+    CliEngine, Engine, EngineImage, EngineKind, Probe, RunOptions, Verdict, VerifyOutcome,
 };
 
 use crate::cli::{EngineChoice, ListFormat, RunSettings, VerifyArgs};
@@ -19,8 +19,23 @@ use crate::cli::{EngineChoice, ListFormat, RunSettings, VerifyArgs};
 use super::profile::{load_image, print_warnings, profile_options};
 use super::Hint;
 
-/// Finds the engine and makes the image runnable in it.
-pub fn engine_for(reference: &Reference, run: &RunSettings) -> anyhow::Result<(CliEngine, String)> {
+/// The engine and the name of the image in it.
+pub struct EngineTarget {
+    pub engine: CliEngine,
+    /// The name to run: `--engine-image`, or the loaded image's.
+    pub image: String,
+    /// The image loaded for this run, kept only so that dropping the
+    /// target removes it.
+    _loaded: Option<EngineImage>,
+}
+
+/// Finds the engine and makes the image runnable in it under a name of
+/// its own, unless `--engine-image` names one.
+pub fn engine_for(
+    reference: &Reference,
+    config_digest: &str,
+    run: &RunSettings,
+) -> anyhow::Result<EngineTarget> {
     let preferred = run.engine.map(|choice| match choice {
         EngineChoice::Podman => EngineKind::Podman,
         EngineChoice::Docker => EngineKind::Docker,
@@ -28,11 +43,23 @@ pub fn engine_for(reference: &Reference, run: &RunSettings) -> anyhow::Result<(C
     let engine = detect_engine(preferred).context(Hint(
         "install podman, or start a docker engine; podman reads CONTAINERS_CONF from the environment".into(),
     ))?;
-    let image = match &run.engine_image {
-        Some(name) => name.clone(),
-        None => engine.load_image(reference)?,
-    };
-    Ok((engine, image))
+    // Installed before the image is loaded, so that Ctrl-C removes it.
+    hardfs_runtime::cleanup_on_signal();
+    if let Some(name) = &run.engine_image {
+        return Ok(EngineTarget {
+            engine,
+            image: name.clone(),
+            _loaded: None,
+        });
+    }
+    let loaded = load_engine_image(&engine, reference, config_digest).context(Hint(
+        "hardfs copies the image into the engine with skopeo, so install skopeo, or load the image yourself and pass its name with --engine-image".into(),
+    ))?;
+    Ok(EngineTarget {
+        engine,
+        image: loaded.name.clone(),
+        _loaded: Some(loaded),
+    })
 }
 
 /// Resolves the run settings.
@@ -72,10 +99,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
     print_warnings(&profile);
 
-    let (engine, image) = engine_for(&loaded.reference, &args.run)?;
-    let run_options = run_options(&image, &loaded.image.config, &loaded.tree, &args.run)?;
-    hardfs_runtime::cleanup_on_signal();
-    let outcome = verify(&engine, &profile, &loaded.tree, &run_options)?;
+    let target = engine_for(&loaded.reference, &loaded.image.config_digest, &args.run)?;
+    let engine = &target.engine;
+    let run_options = run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?;
+    let outcome = verify(engine, &profile, &loaded.tree, &run_options)?;
 
     let mut stdout = std::io::stdout().lock();
     match args.format {
