@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::size::format_size;
 use crate::{EngineKind, Owner, Profile, RuntimeError, WritablePath};
 
-pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions};
+pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions, PatchOutput};
 
 /// The sysctl that lets a non-root user bind ports below 1024. Docker
 /// sets it to 0 by default since 20.10; podman 4 does not.
