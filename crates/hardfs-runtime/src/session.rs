@@ -20,6 +20,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 type Cleanup = Box<dyn Fn() + Send>;
 static LIVE_CONTAINERS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
+/// The number in the next container's name, `hardfs-PURPOSE-PID-N`.
+static NEXT_CONTAINER: AtomicU64 = AtomicU64::new(0);
 static SIGNAL_HANDLER: Once = Once::new();
 
 /// Installs a SIGINT/SIGTERM handler, once per process, that removes every
@@ -321,7 +323,7 @@ pub(crate) fn run_spec(
         name: format!(
             "hardfs-{purpose}-{}-{}",
             std::process::id(),
-            NEXT_TOKEN.fetch_add(1, Ordering::SeqCst)
+            NEXT_CONTAINER.fetch_add(1, Ordering::SeqCst)
         ),
         image: options.image.clone(),
         flags,

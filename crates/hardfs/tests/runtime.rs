@@ -285,6 +285,25 @@ fn interrupt_removes_container() {
         !container_exists(&name),
         "{name} is still there after Ctrl-C"
     );
+    let left = private_images(child.id());
+    assert!(left.is_empty(), "{left:?} still there after Ctrl-C");
+}
+
+/// Lists the image names that hardfs process `pid` loaded and that still
+/// exist.
+fn private_images(pid: u32) -> Vec<String> {
+    let listed = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|name| name.starts_with("localhost/hardfs-run/"))
+        .filter(|name| name.ends_with(&format!(":{pid}")))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The ID that `name` points to in podman, or `None` without it.
@@ -317,7 +336,8 @@ fn verify_loads_under_private_name_and_removes_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let private_name = format!(":{}", child.id());
+    let pid = child.id();
+    let private_name = format!(":{pid}");
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
 
@@ -331,15 +351,30 @@ fn verify_loads_under_private_name_and_removes_it() {
         "{stdout}"
     );
     assert_eq!(image_id("localhost/latest:latest"), before);
-    let listed = Process::new("podman")
-        .env("CONTAINERS_CONF", containers_conf())
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+    let left = private_images(pid);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn failed_learn_writes_no_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let learned = directory.path().join("learned.json");
+    let output = hardfs()
+        .args(["learn", &export("redis"), "--output"])
+        .arg(&learned)
+        .args(["--", "sh", "-c", "echo cannot start; exit 3"])
         .output()
         .unwrap();
-    let names = String::from_utf8_lossy(&listed.stdout);
-    let left: Vec<&str> = names
-        .lines()
-        .filter(|name| name.starts_with("localhost/hardfs-run/") && name.ends_with(&private_name))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the container exited with code 3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no learned-paths file is written"),
+        "{stderr}"
+    );
+    assert!(!learned.exists(), "{stderr}");
 }
