@@ -462,7 +462,7 @@ fn patch_container(
             .iter()
             .any(|wanted| volume_name(&wanted.path) == mount_name)
     });
-    let mut kept = Vec::new();
+    let mut kept_paths = Vec::new();
     for mount in mounts.iter() {
         let path = mount
             .get("mountPath")
@@ -473,20 +473,20 @@ fn patch_container(
             warnings.push(format!(
                 "container {name}: keeping the existing volumeMount `{mount_name}` at {path} instead of the profile's emptyDir"
             ));
-            kept.push(path.to_string());
+            kept_paths.push(path.to_string());
         }
     }
     mounts.extend(
         profile
             .paths
             .iter()
-            .filter(|path| !kept.contains(&path.path))
+            .filter(|path| !kept_paths.contains(&path.path))
             .map(|path| Node::from_value(&mount(path))),
     );
-    kept
+    kept_paths
 }
 
-fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept: &[String]) {
+fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept_paths: &[String]) {
     let names: Vec<String> = profile
         .paths
         .iter()
@@ -504,7 +504,7 @@ fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept: &[String]) {
         profile
             .paths
             .iter()
-            .filter(|path| !kept.contains(&path.path))
+            .filter(|path| !kept_paths.contains(&path.path))
             .map(|path| Node::from_value(&volume(path))),
     );
 }
@@ -521,9 +521,9 @@ pub fn kubernetes_pod(
     ]);
     // A new pod has no mounts or pod fields of its own to warn about.
     let mut warnings = Vec::new();
-    let kept = patch_container(&mut container, profile, &mut warnings);
+    let kept_paths = patch_container(&mut container, profile, &mut warnings);
     let mut pod_spec = Node::Mapping(vec![("containers".into(), Node::Sequence(vec![container]))]);
-    patch_volumes(&mut pod_spec, profile, &kept);
+    patch_volumes(&mut pod_spec, profile, &kept_paths);
     patch_pod_security(&mut pod_spec, profile, &mut warnings);
     let pod = Node::Mapping(vec![
         ("apiVersion".into(), Node::String("v1".into())),
@@ -645,13 +645,13 @@ fn patch_pod_spec(
             ));
         }
     };
-    let kept = patch_container(&mut containers[index], profile, warnings);
+    let kept_paths = patch_container(&mut containers[index], profile, warnings);
     let patched = containers[index]
         .get("name")
         .and_then(Node::as_str)
         .unwrap_or_default()
         .to_string();
-    patch_volumes(pod_spec, profile, &kept);
+    patch_volumes(pod_spec, profile, &kept_paths);
     patch_pod_security(pod_spec, profile, warnings);
     check_pod_fields(pod_spec, &patched, warnings);
     Ok(())

@@ -137,7 +137,7 @@ pub enum ProfileWarning {
     /// `/tmp`, `/var/tmp`, `/run` or `/var/run` resolves through a symlink
     /// to another directory.
     RedirectedTemporary { path: String, resolved: String },
-    /// A directory the runtime user owns that holds files in the image,
+    /// A directory the runtime user owns that contains files in the image,
     /// which a tmpfs would hide.
     OwnedWithContent { path: String },
     /// A path at or below `/dev`, `/proc` or `/sys`, which the runtime
@@ -178,7 +178,7 @@ impl ProfileWarning {
                 "{path} is a symlink in the image that resolves to {resolved}, not to a temporary or runtime directory; it is left out of the profile"
             ),
             ProfileWarning::OwnedWithContent { path } => format!(
-                "{path} is owned by the runtime user but holds files in the image, which a tmpfs would hide; it is left out of the profile, so run `hardfs learn` to find the paths the image writes there, or mount a volume"
+                "{path} is owned by the runtime user but contains files in the image, which a tmpfs would hide; it is left out of the profile, so run `hardfs learn` to find the paths the image writes there, or mount a volume"
             ),
             ProfileWarning::RuntimeMount { path } => format!(
                 "{path} is at or below /dev, /proc or /sys, which the runtime mounts itself; it is left out of the profile"
@@ -522,7 +522,7 @@ mod tests {
     use super::*;
     use crate::LearnedPath;
 
-    /// An image with user `app` (1000), `/run` linked to `/etc`, `/var/tmp`
+    /// Builds an image with user `app` (1000), `/run` linked to `/etc`, `/var/tmp`
     /// linked to `/usr/bin`, an owned `/app` holding a binary, an owned
     /// empty `/cache` and an owned directory whose name injects options.
     fn hostile_tree() -> Tree {
