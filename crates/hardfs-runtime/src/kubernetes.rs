@@ -401,7 +401,7 @@ fn check_pod_fields(pod_spec: &Node, patched: &str, warnings: &mut Vec<String>) 
         String::new()
     } else {
         format!(
-            " and applies to {} unless they set their own",
+            " and applies to the other containers ({}) unless they set their own",
             others.join(", ")
         )
     };
@@ -952,7 +952,7 @@ spec:
             "{:?}",
             output.warnings
         );
-        assert!(warned("`runAsUser: 0`, which breaks the restricted Pod Security Standard and applies to sidecar"), "{:?}", output.warnings);
+        assert!(warned("`runAsUser: 0`, which breaks the restricted Pod Security Standard and applies to the other containers (sidecar)"), "{:?}", output.warnings);
     }
 
     #[test]

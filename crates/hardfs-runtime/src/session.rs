@@ -231,7 +231,7 @@ fn start_failure(profile: &Profile, arguments: Vec<String>, stderr: String) -> V
         "the engine could not start the container under this profile; check that the image starts without it, and that no tmpfs of the profile hides a file the process runs".to_string()
     } else {
         format!(
-            "the error names a path under {}, which the profile mounts as an empty noexec tmpfs; leave it out of the learned-paths file, or mount a volume there",
+            "the error names a path under {}, which the profile mounts as a noexec tmpfs; leave it out of the learned-paths file, or mount a volume there",
             covering.join(", ")
         )
     };
