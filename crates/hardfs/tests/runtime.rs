@@ -360,7 +360,7 @@ fn failed_learn_writes_no_file() {
     let directory = tempfile::tempdir().unwrap();
     let learned = directory.path().join("learned.json");
     let output = hardfs()
-        .args(["learn", &export("redis"), "--output"])
+        .args(["learn", &export("redis"), "--user", "redis", "--output"])
         .arg(&learned)
         .args(["--", "sh", "-c", "echo cannot start; exit 3"])
         .output()

@@ -34,6 +34,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
     }
 
     let target = engine_for(&loaded.reference, &loaded.image.config_digest, &args.run)?;
+    let run_uid = profile.user.as_ref().map(|user| user.uid);
     let learn_options = LearnOptions {
         run: run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?,
         duration: Duration::from_secs(args.duration),
@@ -65,6 +66,11 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         // A file from a failed run would miss paths, and a later `profile
         // --learned` would take it for complete.
         eprintln!("error: learn failed, so no learned-paths file is written");
+        if let Some(uid) = run_uid.filter(|&uid| uid != 0) {
+            eprintln!(
+                "hint: the image ran as uid {uid}, which may not be allowed to create the directories it needs; run learn on the image before hardening, or with --user 0"
+            );
+        }
         return Ok(crate::EXIT_FINDINGS);
     }
     match &args.output {
