@@ -214,8 +214,8 @@ pub struct VerifyOutcome {
     pub elapsed: Duration,
 }
 
-/// Builds the FAIL outcome of a container that the engine could not
-/// start, such as a process whose binary a noexec tmpfs hides.
+/// Builds the FAIL outcome of a container whose process the engine could
+/// not start, such as a binary on a noexec tmpfs.
 fn start_failure(profile: &Profile, arguments: Vec<String>, stderr: String) -> VerifyOutcome {
     let covering: Vec<&str> = profile
         .paths
@@ -271,9 +271,24 @@ pub fn verify(
     // during `run` still removes it.
     let guard = ContainerGuard::new(engine, spec.name.clone());
     if let Err(error) = engine.run(&spec) {
-        let RuntimeError::EngineCommand { stderr, .. } = error else {
+        let RuntimeError::EngineCommand {
+            command,
+            status,
+            stderr,
+        } = error
+        else {
             return Err(error);
         };
+        // podman and docker exit with 126 when the process cannot be
+        // invoked and 127 when it is not found, and with 125 for their
+        // own errors, such as an unknown image.
+        if !(status.ends_with(" 126") || status.ends_with(" 127")) {
+            return Err(RuntimeError::EngineCommand {
+                command,
+                status,
+                stderr,
+            });
+        }
         let mut outcome = start_failure(profile, arguments, stderr);
         drop(guard);
         outcome.elapsed = started.elapsed();
@@ -766,6 +781,7 @@ mod tests {
     /// An engine whose `run` fails as podman's does when the entrypoint
     /// lies on a noexec tmpfs.
     struct NoExecEngine {
+        status: &'static str,
         removed: Mutex<Vec<String>>,
     }
 
@@ -785,7 +801,7 @@ mod tests {
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             Err(RuntimeError::EngineCommand {
                 command: format!("podman run {}", spec.name),
-                status: "exit status: 126".into(),
+                status: self.status.into(),
                 stderr: "Error: runc: runc create failed: exec: \"/app/server\": permission denied: OCI permission denied".into(),
             })
         }
@@ -814,8 +830,26 @@ mod tests {
     }
 
     #[test]
+    fn engine_error_stays_error() {
+        let engine = NoExecEngine {
+            status: "exit status: 125",
+            removed: Mutex::new(Vec::new()),
+        };
+        let error = verify(
+            &engine,
+            &bare_profile(),
+            &Tree::new(),
+            &RunOptions::new("image"),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("exit status: 125"), "{error}");
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
+    }
+
+    #[test]
     fn start_failure_is_fail_with_hint() {
         let engine = NoExecEngine {
+            status: "exit status: 126",
             removed: Mutex::new(Vec::new()),
         };
         let mut profile = bare_profile();
