@@ -829,6 +829,98 @@ mod tests {
         }
     }
 
+    /// An engine that records image loads and removals, and fails the
+    /// load when `fail` is set.
+    struct ImageEngine {
+        fail: bool,
+        loaded: Mutex<Vec<String>>,
+        removed: std::sync::Arc<Mutex<Vec<String>>>,
+    }
+
+    impl ImageEngine {
+        fn new(fail: bool) -> ImageEngine {
+            ImageEngine {
+                fail,
+                loaded: Mutex::new(Vec::new()),
+                removed: std::sync::Arc::new(Mutex::new(Vec::new())),
+            }
+        }
+    }
+
+    impl Engine for ImageEngine {
+        fn kind(&self) -> crate::EngineKind {
+            crate::EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference, name: &str) -> Result<(), RuntimeError> {
+            self.loaded.lock().unwrap().push(name.to_string());
+            if self.fail {
+                return Err(RuntimeError::EngineOutput {
+                    command: "skopeo copy".into(),
+                    reason: "broken".into(),
+                });
+            }
+            Ok(())
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("images are removed through image_remover")
+        }
+        fn image_remover(&self, name: &str) -> Option<Cleanup> {
+            let removed = std::sync::Arc::clone(&self.removed);
+            let name = name.to_string();
+            Some(Box::new(move || removed.lock().unwrap().push(name.clone())))
+        }
+        fn run(&self, _: &RunSpec) -> Result<String, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn remove(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+    }
+
+    fn archive_reference() -> hardfs_image::Reference {
+        hardfs_image::Reference::parse("oci-archive:image.tar").unwrap()
+    }
+
+    #[test]
+    fn image_loaded_under_private_name() {
+        let engine = ImageEngine::new(false);
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let image = load_engine_image(&engine, &archive_reference(), digest).unwrap();
+        let expected = format!("localhost/hardfs-run/0123456789ab:{}", std::process::id());
+
+        assert_eq!(image.name, expected);
+        assert_eq!(*engine.loaded.lock().unwrap(), [expected.clone()]);
+        assert!(engine.removed.lock().unwrap().is_empty());
+        drop(image);
+        assert_eq!(*engine.removed.lock().unwrap(), [expected]);
+    }
+
+    #[test]
+    fn failed_load_removes_name() {
+        let engine = ImageEngine::new(true);
+        let result = load_engine_image(&engine, &archive_reference(), "sha256:abc");
+        assert!(result.is_err());
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
+    }
+
     #[test]
     fn engine_error_stays_error() {
         let engine = NoExecEngine {
