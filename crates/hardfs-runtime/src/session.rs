@@ -907,7 +907,10 @@ mod tests {
         let expected = format!("localhost/hardfs-run/0123456789ab:{}", std::process::id());
 
         assert_eq!(image.name, expected);
-        assert_eq!(*engine.loaded.lock().unwrap(), [expected.clone()]);
+        assert_eq!(
+            engine.loaded.lock().unwrap().as_slice(),
+            std::slice::from_ref(&expected)
+        );
         assert!(engine.removed.lock().unwrap().is_empty());
         drop(image);
         assert_eq!(*engine.removed.lock().unwrap(), [expected]);
