@@ -41,6 +41,8 @@ pub struct RunSpec {
     pub pids_limit: u32,
     /// Replaces the image's command when not empty.
     pub command: Vec<String>,
+    /// `KEY=VALUE` labels, so that a container left behind can be found.
+    pub labels: Vec<String>,
 }
 
 impl RunSpec {
@@ -58,6 +60,10 @@ impl RunSpec {
             "--pids-limit".into(),
             self.pids_limit.to_string(),
         ];
+        for label in &self.labels {
+            args.push("--label".into());
+            args.push(label.clone());
+        }
         for (host, container) in &self.publish {
             args.push("--publish".into());
             args.push(format!("127.0.0.1:{host}:{container}"));
@@ -87,9 +93,18 @@ pub struct ExecOutput {
 /// The container operations that `learn` and `verify` need.
 pub trait Engine {
     fn kind(&self) -> EngineKind;
-    /// Makes a hardfs image reference runnable and returns the engine's
-    /// name for it.
-    fn load_image(&self, reference: &hardfs_image::Reference) -> Result<String, RuntimeError>;
+    /// Copies a hardfs image reference into the engine's storage under
+    /// `name` (`REPOSITORY:TAG`), creating or moving no other name.
+    fn load_image(
+        &self,
+        reference: &hardfs_image::Reference,
+        name: &str,
+    ) -> Result<(), RuntimeError>;
+    /// Removes the name that [`Engine::load_image`] created, and the image
+    /// when no other name or container uses it.
+    fn remove_image(&self, name: &str) -> Result<(), RuntimeError>;
+    /// A callback that removes the image name from a signal handler.
+    fn image_remover(&self, name: &str) -> Option<Box<dyn Fn() + Send>>;
     /// Starts a container detached and returns its ID.
     fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError>;
     fn state(&self, container: &str) -> Result<ContainerState, RuntimeError>;
@@ -178,56 +193,76 @@ impl Engine for CliEngine {
         self.kind
     }
 
-    fn load_image(&self, reference: &hardfs_image::Reference) -> Result<String, RuntimeError> {
+    fn load_image(
+        &self,
+        reference: &hardfs_image::Reference,
+        name: &str,
+    ) -> Result<(), RuntimeError> {
         use hardfs_image::Transport;
 
-        let path = reference.path.display().to_string();
-        let not_runnable = |reason: &str| RuntimeError::ImageNotRunnable {
-            reference: reference.text.clone(),
-            reason: reason.into(),
-        };
         if reference.transport == Transport::Dir {
-            return Err(not_runnable(
-                "an unpacked root directory cannot be run; pass --engine-image with the image's name in the engine",
-            ));
+            return Err(RuntimeError::ImageNotRunnable {
+                reference: reference.text.clone(),
+                reason: "an unpacked root directory cannot be run; pass --engine-image with the image's name in the engine".into(),
+            });
         }
-        if self.kind == EngineKind::Docker {
-            if reference.transport != Transport::DockerArchive {
-                return Err(not_runnable(
-                    "docker loads only docker-archive images; pass --engine-image",
-                ));
-            }
-            let args = ["load", "--quiet", "--input", path.as_str()];
-            let stdout = self.checked(&args)?;
-            return stdout
-                .lines()
-                .rev()
-                .find_map(|line| {
-                    line.split_once(": ")
-                        .map(|(_, name)| name.trim().to_string())
-                })
-                .ok_or_else(|| {
-                    self.unexpected(&args, format!("no image name in `{}`", stdout.trim()))
-                });
-        }
-        let mut source = format!("{}:{path}", reference.transport);
+        let mut source = format!("{}:{}", reference.transport, reference.path.display());
         match &reference.selector {
-            Some(hardfs_image::Selector::Name(name)) => source.push_str(&format!(":{name}")),
+            Some(hardfs_image::Selector::Name(selected)) => {
+                source.push_str(&format!(":{selected}"))
+            }
             Some(hardfs_image::Selector::Index(index)) => source.push_str(&format!(":@{index}")),
             None => {}
         }
-        // NOTE: podman names an image pulled from an OCI layout or archive
-        // after its `org.opencontainers.image.ref.name` annotation, so an
-        // archive whose ref name is `latest` gets the tag `localhost/latest`.
-        // A docker-archive keeps the names recorded in it.
-        let args = ["pull", "--quiet", source.as_str()];
-        let stdout = self.checked(&args)?;
-        stdout
-            .lines()
-            .map(str::trim)
-            .rfind(|line| !line.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| self.unexpected(&args, "no image ID".into()))
+        // `podman pull` and `docker load` name the image after the names
+        // recorded in the archive (an OCI ref name `latest` becomes
+        // `localhost/latest:latest`), which can move a tag the user has.
+        // skopeo writes exactly the destination name.
+        // NOTE: the docker-daemon destination has not been run against a
+        // docker engine in this project's tests.
+        let destination = match self.kind {
+            EngineKind::Podman => format!("containers-storage:{name}"),
+            EngineKind::Docker => format!("docker-daemon:{name}"),
+        };
+        let args = ["copy", "--quiet", source.as_str(), destination.as_str()];
+        tracing::debug!(command = %format!("skopeo {}", args.join(" ")), "running");
+        let mut command = Command::new("skopeo");
+        command.args(args).stdin(Stdio::null());
+        for (variable, value) in &self.env {
+            command.env(variable, value);
+        }
+        let output = command
+            .output()
+            .map_err(|source| RuntimeError::EngineSpawn {
+                program: "skopeo".into(),
+                source,
+            })?;
+        if !output.status.success() {
+            return Err(RuntimeError::EngineCommand {
+                command: format!("skopeo {}", args.join(" ")),
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn remove_image(&self, name: &str) -> Result<(), RuntimeError> {
+        let args: &[&str] = match self.kind {
+            EngineKind::Podman => &["rmi", "--ignore", name],
+            EngineKind::Docker => &["rmi", name],
+        };
+        self.checked(args).map(|_| ())
+    }
+
+    fn image_remover(&self, name: &str) -> Option<Box<dyn Fn() + Send>> {
+        let engine = self.clone();
+        let name = name.to_string();
+        Some(Box::new(move || {
+            if let Err(error) = engine.remove_image(&name) {
+                tracing::warn!(image = %name, %error, "cannot remove the image name");
+            }
+        }))
     }
 
     fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {

@@ -349,7 +349,10 @@ fn mount(path: &WritablePath) -> VolumeMount {
 
 /// Sets the pod-level fields: `fsGroup`, so that emptyDir volumes are
 /// group-owned by the runtime group, and the port sysctl where needed.
-fn patch_pod_security(pod_spec: &mut Node, profile: &Profile) {
+/// Kubernetes rejects a `net.*` sysctl in a pod with `hostNetwork: true`,
+/// so there the sysctl is left out with a warning.
+fn patch_pod_security(pod_spec: &mut Node, profile: &Profile, warnings: &mut Vec<String>) {
+    let host_network = pod_spec.get("hostNetwork") == Some(&Node::Bool(true));
     let context = pod_spec.mapping_at("securityContext");
     if let Some(user) = profile.user.as_ref().filter(|user| user.uid != 0) {
         context.set("fsGroup", Node::Integer(user.gid as i64));
@@ -358,7 +361,11 @@ fn patch_pod_security(pod_spec: &mut Node, profile: &Profile) {
             context.set("supplementalGroups", Node::Sequence(groups.collect()));
         }
     }
-    if profile.needs_unprivileged_ports() {
+    if profile.needs_unprivileged_ports() && host_network {
+        warnings.push(format!(
+            "the pod has `hostNetwork: true`, which Kubernetes does not allow with the sysctl {UNPRIVILEGED_PORT_SYSCTL}; it is not added, so a non-root user cannot bind ports below 1024"
+        ));
+    } else if profile.needs_unprivileged_ports() {
         let sysctls = context.sequence_at("sysctls");
         sysctls.retain(|sysctl| {
             sysctl.get("name").and_then(Node::as_str) != Some(UNPRIVILEGED_PORT_SYSCTL)
@@ -370,9 +377,69 @@ fn patch_pod_security(pod_spec: &mut Node, profile: &Profile) {
     }
 }
 
-fn patch_container(container: &mut Node, profile: &Profile) {
+/// Warns about pod-level fields that break the "restricted" Pod Security
+/// Standard for every container of the pod, including those not patched.
+fn check_pod_fields(pod_spec: &Node, patched: &str, warnings: &mut Vec<String>) {
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        if pod_spec.get(field) == Some(&Node::Bool(true)) {
+            warnings.push(format!(
+                "the pod sets `{field}: true`, which breaks the baseline and restricted Pod Security Standards"
+            ));
+        }
+    }
+    let others: Vec<&str> = match pod_spec.get("containers") {
+        Some(Node::Sequence(containers)) => containers
+            .iter()
+            .filter_map(|container| container.get("name").and_then(Node::as_str))
+            .filter(|name| *name != patched)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let context = pod_spec.get("securityContext");
+    let field = |key: &str| context.and_then(|context| context.get(key));
+    let others_text = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and applies to the other containers ({}) unless they set their own",
+            others.join(", ")
+        )
+    };
+    if field("runAsUser") == Some(&Node::Integer(0)) {
+        warnings.push(format!(
+            "the pod's securityContext sets `runAsUser: 0`, which breaks the restricted Pod Security Standard{others_text}"
+        ));
+    }
+    if field("runAsNonRoot") == Some(&Node::Bool(false)) {
+        warnings.push(format!(
+            "the pod's securityContext sets `runAsNonRoot: false`, which breaks the restricted Pod Security Standard{others_text}"
+        ));
+    }
+}
+
+/// Applies the profile to one container. A `volumeMount` that the
+/// manifest already has at a profile path is kept, with a warning, and
+/// the path is returned so that no volume is added for it.
+fn patch_container(
+    container: &mut Node,
+    profile: &Profile,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let name = container
+        .get("name")
+        .and_then(Node::as_str)
+        .unwrap_or("the container")
+        .to_string();
     let wanted = Node::from_value(&security_context(profile));
     let context = container.mapping_at("securityContext");
+    if context.get("privileged") == Some(&Node::Bool(true)) {
+        warnings.push(format!(
+            "container {name}: `privileged: true` is removed, because Kubernetes rejects it together with `allowPrivilegeEscalation: false`"
+        ));
+    }
+    if let Node::Mapping(entries) = context {
+        entries.retain(|(key, value)| key != "privileged" || *value != Node::Bool(true));
+    }
     if let Node::Mapping(entries) = wanted {
         for (key, value) in entries {
             context.set(&key, value);
@@ -386,22 +453,40 @@ fn patch_container(container: &mut Node, profile: &Profile) {
         }
     }
     let mounts = container.sequence_at("volumeMounts");
+    // A mount of our own volume name is from an earlier patch and is
+    // replaced; any other mount at a profile path is the user's.
     mounts.retain(|mount| {
+        let mount_name = mount.get("name").and_then(Node::as_str).unwrap_or_default();
+        !profile
+            .paths
+            .iter()
+            .any(|wanted| volume_name(&wanted.path) == mount_name)
+    });
+    let mut kept_paths = Vec::new();
+    for mount in mounts.iter() {
         let path = mount
             .get("mountPath")
             .and_then(Node::as_str)
             .unwrap_or_default();
-        !profile.paths.iter().any(|wanted| wanted.path == path)
-    });
+        if profile.paths.iter().any(|wanted| wanted.path == path) {
+            let mount_name = mount.get("name").and_then(Node::as_str).unwrap_or_default();
+            warnings.push(format!(
+                "container {name}: keeping the existing volumeMount `{mount_name}` at {path} instead of the profile's emptyDir"
+            ));
+            kept_paths.push(path.to_string());
+        }
+    }
     mounts.extend(
         profile
             .paths
             .iter()
+            .filter(|path| !kept_paths.contains(&path.path))
             .map(|path| Node::from_value(&mount(path))),
     );
+    kept_paths
 }
 
-fn patch_volumes(pod_spec: &mut Node, profile: &Profile) {
+fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept_paths: &[String]) {
     let names: Vec<String> = profile
         .paths
         .iter()
@@ -419,6 +504,7 @@ fn patch_volumes(pod_spec: &mut Node, profile: &Profile) {
         profile
             .paths
             .iter()
+            .filter(|path| !kept_paths.contains(&path.path))
             .map(|path| Node::from_value(&volume(path))),
     );
 }
@@ -433,10 +519,12 @@ pub fn kubernetes_pod(
         ("name".into(), Node::String(container_name)),
         ("image".into(), Node::String(options.image.clone())),
     ]);
-    patch_container(&mut container, profile);
+    // A new pod has no mounts or pod fields of its own to warn about.
+    let mut warnings = Vec::new();
+    let kept_paths = patch_container(&mut container, profile, &mut warnings);
     let mut pod_spec = Node::Mapping(vec![("containers".into(), Node::Sequence(vec![container]))]);
-    patch_volumes(&mut pod_spec, profile);
-    patch_pod_security(&mut pod_spec, profile);
+    patch_volumes(&mut pod_spec, profile, &kept_paths);
+    patch_pod_security(&mut pod_spec, profile, &mut warnings);
     let pod = Node::Mapping(vec![
         ("apiVersion".into(), Node::String("v1".into())),
         ("kind".into(), Node::String("Pod".into())),
@@ -461,6 +549,14 @@ fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// A patched manifest and what the patch could not make "restricted".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchOutput {
+    pub yaml: String,
+    /// One line per field kept, removed or left as it breaks the standard.
+    pub warnings: Vec<String>,
+}
+
 /// Applies the profile to every Pod, Deployment, StatefulSet, DaemonSet,
 /// ReplicaSet, Job or CronJob in a manifest file, and returns the file
 /// written again. Documents of other kinds are kept as they are.
@@ -468,7 +564,7 @@ pub fn kubernetes_patch(
     profile: &Profile,
     file: &Path,
     container: Option<&str>,
-) -> Result<String, RuntimeError> {
+) -> Result<PatchOutput, RuntimeError> {
     let text = std::fs::read_to_string(file).map_err(|source| RuntimeError::PatchRead {
         path: file.into(),
         source,
@@ -483,6 +579,7 @@ pub fn kubernetes_patch(
         reason,
     };
     let mut patched = 0;
+    let mut warnings = Vec::new();
     for document in &mut documents {
         let kind = document
             .get("kind")
@@ -498,7 +595,7 @@ pub fn kubernetes_patch(
                 .get_mut(key)
                 .ok_or_else(|| unsupported(format!("the {kind} has no `{}`", path.join("."))))?;
         }
-        patch_pod_spec(pod_spec, profile, container)
+        patch_pod_spec(pod_spec, profile, container, &mut warnings)
             .map_err(|reason| unsupported(format!("{kind}: {reason}")))?;
         patched += 1;
     }
@@ -514,13 +611,17 @@ pub fn kubernetes_patch(
         }
         output.push_str(&to_yaml(document)?);
     }
-    Ok(output)
+    Ok(PatchOutput {
+        yaml: output,
+        warnings,
+    })
 }
 
 fn patch_pod_spec(
     pod_spec: &mut Node,
     profile: &Profile,
     container: Option<&str>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let containers = match pod_spec.get_mut("containers") {
         Some(Node::Sequence(containers)) if !containers.is_empty() => containers,
@@ -544,9 +645,15 @@ fn patch_pod_spec(
             ));
         }
     };
-    patch_container(&mut containers[index], profile);
-    patch_volumes(pod_spec, profile);
-    patch_pod_security(pod_spec, profile);
+    let kept_paths = patch_container(&mut containers[index], profile, warnings);
+    let patched = containers[index]
+        .get("name")
+        .and_then(Node::as_str)
+        .unwrap_or_default()
+        .to_string();
+    patch_volumes(pod_spec, profile, &kept_paths);
+    patch_pod_security(pod_spec, profile, warnings);
+    check_pod_fields(pod_spec, &patched, warnings);
     Ok(())
 }
 
@@ -661,7 +768,7 @@ spec:
     fn patch(text: &str, container: Option<&str>) -> Result<String, RuntimeError> {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
-        kubernetes_patch(&sample_profile(), file.path(), container)
+        kubernetes_patch(&sample_profile(), file.path(), container).map(|output| output.yaml)
     }
 
     #[test]
@@ -703,8 +810,8 @@ spec:
             mounts,
             [
                 ("data", "/var/lib/db"),
+                ("old-tmp", "/tmp"),
                 ("hardfs-run", "/run"),
-                ("hardfs-tmp", "/tmp")
             ]
         );
         assert_eq!(
@@ -713,9 +820,11 @@ spec:
         );
         assert_eq!(pod["volumes"][1]["emptyDir"]["medium"], "Memory");
         assert_eq!(pod["volumes"][1]["emptyDir"]["sizeLimit"], "16Mi");
-        assert!(
-            pod["volumes"][2]["emptyDir"]["medium"].is_null(),
-            "64Mi is on disk"
+        assert_eq!(
+            pod["volumes"].as_array().unwrap().len(),
+            2,
+            "{}",
+            pod["volumes"]
         );
         assert_eq!(pod["securityContext"]["fsGroup"], 102);
         assert_eq!(pod["securityContext"]["supplementalGroups"][0], 101);
@@ -744,6 +853,123 @@ spec:
         assert_eq!(
             after[0]["spec"]["template"]["spec"]["containers"][1],
             before[0]["spec"]["template"]["spec"]["containers"][1]
+        );
+    }
+
+    const UNSAFE_DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      hostNetwork: true
+      securityContext:
+        runAsUser: 0
+      containers:
+        - name: web
+          image: example/web:1
+          securityContext:
+            privileged: true
+          volumeMounts:
+            - name: old
+              mountPath: /run
+        - name: sidecar
+          image: example/sidecar:1
+      volumes:
+        - name: old
+          hostPath:
+            path: /srv/run
+";
+
+    fn patch_output(text: &str) -> PatchOutput {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        kubernetes_patch(&sample_profile(), file.path(), Some("web")).unwrap()
+    }
+
+    #[test]
+    fn patch_removes_privileged_with_warning() {
+        let output = patch_output(UNSAFE_DEPLOYMENT);
+        let after: serde_json::Value = serde_saphyr::from_str(&output.yaml).unwrap();
+        let web = &after["spec"]["template"]["spec"]["containers"][0];
+        assert!(web["securityContext"]["privileged"].is_null(), "{web}");
+        assert_eq!(web["securityContext"]["allowPrivilegeEscalation"], false);
+        assert!(
+            output
+                .warnings
+                .iter()
+                .any(|warning| warning.contains("`privileged: true` is removed")),
+            "{:?}",
+            output.warnings
+        );
+    }
+
+    #[test]
+    fn patch_keeps_existing_mount_with_warning() {
+        let output = patch_output(UNSAFE_DEPLOYMENT);
+        let after: serde_json::Value = serde_saphyr::from_str(&output.yaml).unwrap();
+        let pod = &after["spec"]["template"]["spec"];
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        let at_run: Vec<&str> = mounts
+            .iter()
+            .filter(|mount| mount["mountPath"] == "/run")
+            .map(|mount| mount["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(at_run, ["old"]);
+        let volumes: Vec<&str> = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|volume| volume["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(volumes, ["old", "hardfs-tmp"]);
+        assert!(
+            output
+                .warnings
+                .iter()
+                .any(|warning| warning.contains("keeping the existing volumeMount `old` at /run")),
+            "{:?}",
+            output.warnings
+        );
+    }
+
+    #[test]
+    fn patch_warns_about_pod_fields() {
+        let output = patch_output(UNSAFE_DEPLOYMENT);
+        let after: serde_json::Value = serde_saphyr::from_str(&output.yaml).unwrap();
+        let pod = &after["spec"]["template"]["spec"];
+        assert!(pod["securityContext"]["sysctls"].is_null(), "{pod}");
+        let warned = |text: &str| output.warnings.iter().any(|warning| warning.contains(text));
+        assert!(
+            warned("`hostNetwork: true`, which Kubernetes does not allow"),
+            "{:?}",
+            output.warnings
+        );
+        assert!(
+            warned("sets `hostNetwork: true`, which breaks"),
+            "{:?}",
+            output.warnings
+        );
+        assert!(warned("`runAsUser: 0`, which breaks the restricted Pod Security Standard and applies to the other containers (sidecar)"), "{:?}", output.warnings);
+    }
+
+    #[test]
+    fn patch_again_replaces_own_mounts() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), DEPLOYMENT).unwrap();
+        let first = kubernetes_patch(&sample_profile(), file.path(), Some("db")).unwrap();
+        std::fs::write(file.path(), &first.yaml).unwrap();
+        let second = kubernetes_patch(&sample_profile(), file.path(), Some("db")).unwrap();
+        assert_eq!(second.yaml, first.yaml);
+        assert!(
+            !second
+                .warnings
+                .iter()
+                .any(|warning| warning.contains("hardfs-run")),
+            "{:?}",
+            second.warnings
         );
     }
 

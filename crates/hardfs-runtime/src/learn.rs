@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hardfs_fs::{FileKind, Tree};
 
-use crate::profile::{is_below, DEFAULT_SIZE};
+use crate::profile::{has_option_separator, is_below, DEFAULT_SIZE};
 use crate::render::{port_flags, tmpfs_options, user_flags};
 use crate::session::{
     failed_write_paths, run_spec, suggest_directories, wait_ready, ContainerGuard,
@@ -144,7 +144,9 @@ fn run_once(
 }
 
 /// Finds the image directories, not mounted yet, at or above the paths
-/// that the output reports the user was denied writing.
+/// that the output reports the user was denied writing. A directory whose
+/// name contains `:` or `,` is never mounted, because it would add its own
+/// tmpfs options.
 // NOTE: "permission denied" may also come from a read. The directory is
 // then mounted and learned all the same, and `denied` shows why.
 fn denied_directories(logs: &str, tree: &Tree, mounted: &[LearnedPath]) -> Vec<LearnedPath> {
@@ -152,6 +154,13 @@ fn denied_directories(logs: &str, tree: &Tree, mounted: &[LearnedPath]) -> Vec<L
     suggest_directories(&failed, tree)
         .into_iter()
         .filter(|directory| !mounted.iter().any(|known| known.path == *directory))
+        .filter(|directory| {
+            let unsafe_name = has_option_separator(directory);
+            if unsafe_name {
+                tracing::warn!(path = %directory, "not mounting a directory whose name contains `:` or `,`");
+            }
+            !unsafe_name
+        })
         .map(|directory| LearnedPath {
             denied: failed
                 .iter()
@@ -259,8 +268,14 @@ mod tests {
         fn kind(&self) -> EngineKind {
             EngineKind::Podman
         }
-        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
-            Ok("image".into())
+        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn image_remover(&self, _: &str) -> Option<Box<dyn Fn() + Send>> {
+            None
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             self.started.lock().unwrap().push(spec.clone());
@@ -392,6 +407,29 @@ mod tests {
             .collect();
         assert_eq!(paths, ["/var/lib/a", "/var/lib/b", "/var/lib/c"]);
         assert_eq!(engine.removed.lock().unwrap().len(), MAX_LEARN_RUNS);
+    }
+
+    #[test]
+    fn denied_directory_with_option_separator_not_mounted() {
+        let mut writer = Writer::new(Vec::new());
+        writer.append(&EntryBuilder::dir("x:exec/")).unwrap();
+        let bytes = writer.finish().unwrap();
+        let mut tree = Tree::new();
+        let layer = read_layer(&bytes[..], &ReadOptions::with_account_files()).unwrap();
+        tree.apply_layer(0, layer).unwrap();
+
+        let engine = DeniedEngine::new(&["/x:exec"]);
+        let outcome = learn(&engine, &tree, &options()).unwrap();
+
+        assert_eq!(outcome.runs.len(), 1);
+        let started = engine.started.lock().unwrap();
+        assert!(
+            !started
+                .iter()
+                .any(|spec| spec.flags.iter().any(|flag| flag.starts_with("/x:exec"))),
+            "{:?}",
+            started[0].flags
+        );
     }
 
     #[test]

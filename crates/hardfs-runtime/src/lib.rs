@@ -34,7 +34,8 @@ pub use profile::{
     build_profile, Owner, Profile, ProfileOptions, ProfileWarning, Reason, RunUser, WritablePath,
 };
 pub use session::{
-    cleanup_on_signal, failed_write_paths, output_directory, verify, RunOptions, Verdict,
-    VerifyOptions, VerifyOutcome,
+    cleanup_on_signal, failed_write_paths, is_system_directory, load_engine_image,
+    output_directory, verify, EngineImage, RunOptions, Verdict, VerifyOptions, VerifyOutcome,
+    IMAGE_REPOSITORY, RUN_LABEL,
 };
 pub use size::{format_size, parse_size};

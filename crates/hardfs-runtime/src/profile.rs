@@ -18,6 +18,16 @@ pub const DEFAULT_SIZE: u64 = 64 << 20;
 /// Directories the runtime mounts its own file systems on.
 const RUNTIME_MOUNTS: [&str; 3] = ["/dev", "/proc", "/sys"];
 
+/// The only places `/tmp`, `/var/tmp`, `/run` and `/var/run` may resolve
+/// to. An image that links one elsewhere (`run -> ../etc`) would get a
+/// system directory made writable.
+const TEMPORARY_TARGETS: [&str; 4] = ["/run", "/var/run", "/tmp", "/var/tmp"];
+
+/// Characters that engines read as separators in `--tmpfs PATH:OPTIONS`
+/// and in compose's `tmpfs` list. A path containing one could add its own
+/// mount options, such as `exec` or `suid`.
+const OPTION_SEPARATORS: [char; 2] = [':', ','];
+
 /// Inputs besides the image.
 #[derive(Clone, Debug, Default)]
 pub struct ProfileOptions {
@@ -122,6 +132,21 @@ pub enum ProfileWarning {
     NotADirectory { path: String },
     /// A candidate path that resolves to `/`, which is never made writable.
     RootDirectory { path: String },
+    /// A path containing `:` or `,`, which would inject tmpfs options.
+    OptionSeparator { path: String },
+    /// `/tmp`, `/var/tmp`, `/run` or `/var/run` resolves through a symlink
+    /// to another directory.
+    RedirectedTemporary { path: String, resolved: String },
+    /// A directory the runtime user owns that contains files in the image,
+    /// which a tmpfs would hide.
+    OwnedWithContent { path: String },
+    /// A path at or below `/dev`, `/proc` or `/sys`, which the runtime
+    /// mounts itself.
+    RuntimeMount { path: String },
+    /// A `VOLUME` that is not an absolute path.
+    RelativeVolume { volume: String },
+    /// A `--size` override for a path that is not in the profile.
+    UnusedSize { path: String },
 }
 
 impl ProfileWarning {
@@ -145,6 +170,24 @@ impl ProfileWarning {
             }
             ProfileWarning::RootDirectory { path } => {
                 format!("{path} resolves to /, which is never made writable; it is left out of the profile")
+            }
+            ProfileWarning::OptionSeparator { path } => format!(
+                "{path} contains `:` or `,`, which engines read as tmpfs option separators; it is left out of the profile"
+            ),
+            ProfileWarning::RedirectedTemporary { path, resolved } => format!(
+                "{path} is a symlink in the image that resolves to {resolved}, not to a temporary or runtime directory; it is left out of the profile"
+            ),
+            ProfileWarning::OwnedWithContent { path } => format!(
+                "{path} is owned by the runtime user but contains files in the image, which a tmpfs would hide; it is left out of the profile, so run `hardfs learn` to find the paths the image writes there, or mount a volume"
+            ),
+            ProfileWarning::RuntimeMount { path } => format!(
+                "{path} is at or below /dev, /proc or /sys, which the runtime mounts itself; it is left out of the profile"
+            ),
+            ProfileWarning::RelativeVolume { volume } => format!(
+                "VOLUME `{volume}` is not an absolute path; it is left out of the profile"
+            ),
+            ProfileWarning::UnusedSize { path } => {
+                format!("--size {path}: the path is not in the profile, so the size is not used")
             }
         }
     }
@@ -189,21 +232,22 @@ pub fn build_profile(config: &ImageConfig, tree: &Tree, options: &ProfileOptions
         .filter(|&port| port < 1024)
         .collect();
 
+    let scan = scan_tree(tree);
     let mut candidates = Vec::new();
     if !options.bare {
         collect_candidates(
             config,
             tree,
+            &scan,
             options,
             user.as_ref(),
             &mut candidates,
             &mut warnings,
         );
     }
-    let scan = scan_tree(tree);
     let mut paths = Vec::new();
     for (path, reason) in candidates {
-        let Some(resolved) = resolve_in_image(tree, &path, &mut warnings) else {
+        let Some(resolved) = resolve_in_image(tree, &path, reason, &mut warnings) else {
             continue;
         };
         merge(&mut paths, resolved, reason);
@@ -212,6 +256,14 @@ pub fn build_profile(config: &ImageConfig, tree: &Tree, options: &ProfileOptions
         finish(path, tree, &scan, options);
     }
     paths.sort_by(|a, b| a.path.cmp(&b.path));
+    for (override_path, _) in &options.sizes {
+        let override_path = override_path.trim_end_matches('/');
+        if !paths.iter().any(|path| path.path == override_path) {
+            warnings.push(ProfileWarning::UnusedSize {
+                path: override_path.to_string(),
+            });
+        }
+    }
     Profile {
         user,
         paths,
@@ -253,6 +305,7 @@ fn run_user(
 fn collect_candidates(
     config: &ImageConfig,
     tree: &Tree,
+    scan: &TreeScan,
     options: &ProfileOptions,
     user: Option<&RunUser>,
     candidates: &mut Vec<(String, Reason)>,
@@ -261,6 +314,10 @@ fn collect_candidates(
     for volume in &config.volumes {
         if volume.contains(':') {
             warnings.push(ProfileWarning::VolumeWithOptions {
+                volume: volume.clone(),
+            });
+        } else if !volume.starts_with('/') {
+            warnings.push(ProfileWarning::RelativeVolume {
                 volume: volume.clone(),
             });
         } else {
@@ -280,7 +337,12 @@ fn collect_candidates(
     }
     if let Some(user) = user.filter(|user| user.uid != 0) {
         for path in owned_directories(tree, user.uid) {
-            candidates.push((path, Reason::UserOwned));
+            let relative = path.trim_start_matches('/').as_bytes();
+            if scan.non_empty.contains(relative) {
+                warnings.push(ProfileWarning::OwnedWithContent { path });
+            } else {
+                candidates.push((path, Reason::UserOwned));
+            }
         }
     }
     if let Some(learned) = &options.learned {
@@ -329,8 +391,14 @@ fn scan_tree(tree: &Tree) -> TreeScan {
 }
 
 /// Normalizes a path and follows its symlinks inside the image, so that
-/// `/var/run` becomes `/run` when the image links them.
-fn resolve_in_image(tree: &Tree, path: &str, warnings: &mut Vec<ProfileWarning>) -> Option<String> {
+/// `/var/run` becomes `/run` when the image links them. Returns `None`,
+/// with a warning, for a path that must not be mounted.
+fn resolve_in_image(
+    tree: &Tree,
+    path: &str,
+    reason: Reason,
+    warnings: &mut Vec<ProfileWarning>,
+) -> Option<String> {
     let normalized = hardfs_fs::normalize(path.as_bytes()).ok()?;
     let resolved = match tree.lookup_following(normalized.as_ref()) {
         Some(file) => {
@@ -348,6 +416,19 @@ fn resolve_in_image(tree: &Tree, path: &str, warnings: &mut Vec<ProfileWarning>)
     }
     let absolute = format!("/{}", display_path(&resolved));
     if is_runtime_mount(&absolute) {
+        warnings.push(ProfileWarning::RuntimeMount { path: path.into() });
+        return None;
+    }
+    let temporary = matches!(reason, Reason::Temporary | Reason::Runtime);
+    if temporary && !TEMPORARY_TARGETS.contains(&absolute.as_str()) {
+        warnings.push(ProfileWarning::RedirectedTemporary {
+            path: path.into(),
+            resolved: absolute,
+        });
+        return None;
+    }
+    if has_option_separator(&absolute) {
+        warnings.push(ProfileWarning::OptionSeparator { path: absolute });
         return None;
     }
     Some(absolute)
@@ -416,6 +497,11 @@ fn finish(path: &mut WritablePath, tree: &Tree, scan: &TreeScan, options: &Profi
         .map_or(default, |(_, size)| *size);
 }
 
+/// Returns whether a path contains `:` or `,`, which separate tmpfs options.
+pub(crate) fn has_option_separator(path: &str) -> bool {
+    path.contains(OPTION_SEPARATORS)
+}
+
 fn is_runtime_mount(path: &str) -> bool {
     RUNTIME_MOUNTS
         .iter()
@@ -426,4 +512,210 @@ fn is_runtime_mount(path: &str) -> bool {
 pub(crate) fn is_below(path: &str, ancestor: &str) -> bool {
     path.strip_prefix(ancestor)
         .is_some_and(|rest| rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use hardfs_fs::{read_layer, ReadOptions};
+    use hardfs_tar::{EntryBuilder, Writer};
+
+    use super::*;
+    use crate::LearnedPath;
+
+    /// Builds an image with user `app` (1000), `/run` linked to `/etc`, `/var/tmp`
+    /// linked to `/usr/bin`, an owned `/app` holding a binary, an owned
+    /// empty `/cache` and an owned directory whose name injects options.
+    fn hostile_tree() -> Tree {
+        let mut writer = Writer::new(Vec::new());
+        let entries = [
+            EntryBuilder::dir("etc/"),
+            EntryBuilder::file(
+                "etc/passwd",
+                "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n",
+            ),
+            EntryBuilder::file("etc/group", "root:x:0:\napp:x:1000:\n"),
+            EntryBuilder::symlink("run", "../../../etc"),
+            EntryBuilder::dir("usr/"),
+            EntryBuilder::dir("usr/bin/"),
+            EntryBuilder::dir("var/"),
+            EntryBuilder::symlink("var/tmp", "../usr/bin"),
+            EntryBuilder::dir("tmp/").mode(0o1777),
+            EntryBuilder::dir("app/").owner(1000, 1000),
+            EntryBuilder::file("app/server", "binary")
+                .mode(0o755)
+                .owner(1000, 1000),
+            EntryBuilder::dir("cache/").owner(1000, 1000),
+            EntryBuilder::dir("srv/"),
+            EntryBuilder::dir("srv/d:exec,suid,size=2g/").owner(1000, 1000),
+        ];
+        for entry in &entries {
+            writer.append(entry).unwrap();
+        }
+        let bytes = writer.finish().unwrap();
+        let mut tree = Tree::new();
+        let layer = read_layer(&bytes[..], &ReadOptions::with_account_files()).unwrap();
+        tree.apply_layer(0, layer).unwrap();
+        tree
+    }
+
+    fn app_config() -> ImageConfig {
+        ImageConfig {
+            user: Some("app".into()),
+            volumes: vec!["/data".into(), "rel".into()],
+            ..ImageConfig::default()
+        }
+    }
+
+    fn learned(paths: &[&str]) -> LearnedPaths {
+        let paths = paths
+            .iter()
+            .map(|path| LearnedPath {
+                path: path.to_string(),
+                writes: Vec::new(),
+                denied: Vec::new(),
+            })
+            .collect();
+        LearnedPaths::new("oci:x", &[], paths)
+    }
+
+    fn paths(profile: &Profile) -> Vec<&str> {
+        profile
+            .paths
+            .iter()
+            .map(|path| path.path.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn option_separators_left_out() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/x:exec,suid,size=1g", "/var/log,exec"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+
+        assert_eq!(paths(&profile), ["/cache", "/data", "/tmp", "/var/run"]);
+        for path in [
+            "/srv/d:exec,suid,size=2g",
+            "/x:exec,suid,size=1g",
+            "/var/log,exec",
+        ] {
+            let warning = ProfileWarning::OptionSeparator { path: path.into() };
+            assert!(
+                profile.warnings.contains(&warning),
+                "{path}: {:?}",
+                profile.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn temporary_symlinks_to_system_directories_left_out() {
+        let profile = build_profile(&app_config(), &hostile_tree(), &ProfileOptions::default());
+
+        assert!(!paths(&profile).contains(&"/etc"), "{:?}", paths(&profile));
+        assert!(
+            !paths(&profile).contains(&"/usr/bin"),
+            "{:?}",
+            paths(&profile)
+        );
+        for (path, resolved) in [("/run", "/etc"), ("/var/tmp", "/usr/bin")] {
+            let warning = ProfileWarning::RedirectedTemporary {
+                path: path.into(),
+                resolved: resolved.into(),
+            };
+            assert!(
+                profile.warnings.contains(&warning),
+                "{path}: {:?}",
+                profile.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn owned_directory_with_content_left_out() {
+        let profile = build_profile(&app_config(), &hostile_tree(), &ProfileOptions::default());
+
+        assert!(!paths(&profile).contains(&"/app"), "{:?}", paths(&profile));
+        assert!(paths(&profile).contains(&"/cache"), "{:?}", paths(&profile));
+        let warning = ProfileWarning::OwnedWithContent {
+            path: "/app".into(),
+        };
+        assert!(
+            profile.warnings.contains(&warning),
+            "{:?}",
+            profile.warnings
+        );
+        assert!(warning.message().contains("hardfs learn"));
+    }
+
+    #[test]
+    fn learned_path_below_owned_content_kept() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/app/cache"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+        assert!(
+            paths(&profile).contains(&"/app/cache"),
+            "{:?}",
+            paths(&profile)
+        );
+    }
+
+    #[test]
+    fn runtime_mounts_warned() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/proc", "/dev/shm", "/sys/x"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+        for path in ["/proc", "/dev/shm", "/sys/x"] {
+            let warning = ProfileWarning::RuntimeMount { path: path.into() };
+            assert!(
+                profile.warnings.contains(&warning),
+                "{path}: {:?}",
+                profile.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn relative_volume_left_out() {
+        let profile = build_profile(&app_config(), &hostile_tree(), &ProfileOptions::default());
+        assert!(!paths(&profile).contains(&"/rel"), "{:?}", paths(&profile));
+        let warning = ProfileWarning::RelativeVolume {
+            volume: "rel".into(),
+        };
+        assert!(
+            profile.warnings.contains(&warning),
+            "{:?}",
+            profile.warnings
+        );
+    }
+
+    #[test]
+    fn unused_size_override_warned() {
+        let options = ProfileOptions {
+            sizes: vec![("/nope".into(), 1 << 20), ("/tmp/".into(), 2 << 20)],
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+        let warning = ProfileWarning::UnusedSize {
+            path: "/nope".into(),
+        };
+        assert!(
+            profile.warnings.contains(&warning),
+            "{:?}",
+            profile.warnings
+        );
+        let tmp_warning = ProfileWarning::UnusedSize {
+            path: "/tmp".into(),
+        };
+        assert!(
+            !profile.warnings.contains(&tmp_warning),
+            "{:?}",
+            profile.warnings
+        );
+    }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::size::format_size;
 use crate::{EngineKind, Owner, Profile, RuntimeError, WritablePath};
 
-pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions};
+pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions, PatchOutput};
 
 /// The sysctl that lets a non-root user bind ports below 1024. Docker
 /// sets it to 0 by default since 20.10; podman 4 does not.
@@ -93,6 +93,13 @@ pub fn engine_command(profile: &Profile, engine: EngineKind, image: &str) -> Str
     let mut words = vec![engine.program().to_string(), "run".into()];
     words.extend(engine_flags(profile, engine));
     words.push(image.into());
+    shell_join(&words)
+}
+
+/// Joins words into one command line that a POSIX shell splits back into
+/// the same words. A word containing NUL, which no shell can pass, is kept
+/// as it is.
+pub fn shell_join(words: &[String]) -> String {
     words
         .iter()
         .map(|word| {
@@ -302,6 +309,17 @@ mod tests {
             "/var/lib/nginx:rw,nosuid,nodev,noexec,size=8m,mode=0755,uid=33,gid=33"
         );
         assert_eq!(service["sysctls"][UNPRIVILEGED_PORT_SYSCTL], "0");
+    }
+
+    #[test]
+    fn shell_join_round_trips() {
+        let words: Vec<String> = ["podman", "run", "sh", "-c", "printf \"a b\"; exit 1"]
+            .iter()
+            .map(|word| word.to_string())
+            .collect();
+        let line = shell_join(&words);
+        assert_eq!(line, "podman run sh -c 'printf \"a b\"; exit 1'");
+        assert_eq!(shlex::split(&line).unwrap(), words);
     }
 
     #[test]

@@ -20,15 +20,19 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 type Cleanup = Box<dyn Fn() + Send>;
 static LIVE_CONTAINERS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
+/// The number in the next container's name, `hardfs-PURPOSE-PID-N`.
+static NEXT_CONTAINER: AtomicU64 = AtomicU64::new(0);
 static SIGNAL_HANDLER: Once = Once::new();
 
 /// Installs a SIGINT/SIGTERM handler, once per process, that removes every
-/// container still running and exits with status 130.
+/// container still running and every image name still loaded, and exits
+/// with status 130.
 pub fn cleanup_on_signal() {
     SIGNAL_HANDLER.call_once(|| {
         let installed = ctrlc::set_handler(|| {
             let cleanups = std::mem::take(&mut *LIVE_CONTAINERS.lock().unwrap_or_else(|e| e.into_inner()));
-            for (_, cleanup) in cleanups {
+            // Newest first: containers go before the image they run.
+            for (_, cleanup) in cleanups.into_iter().rev() {
                 cleanup();
             }
             std::process::exit(130);
@@ -76,6 +80,66 @@ impl Drop for ContainerGuard<'_> {
             }
         }
     }
+}
+
+/// The label on every container that `learn` and `verify` start, with
+/// `learn` or `verify` as its value. A container left behind by a killed
+/// hardfs is found with `podman ps --all --filter label=dev.hardfs.run`.
+pub const RUN_LABEL: &str = "dev.hardfs.run";
+
+/// The repository that images are loaded under, one tag per process.
+pub const IMAGE_REPOSITORY: &str = "localhost/hardfs-run";
+
+/// An image name loaded into the engine for one run of hardfs. Dropping
+/// it removes the name, and the signal handler removes it until then.
+pub struct EngineImage {
+    /// `localhost/hardfs-run/DIGEST:PID`, to pass to `run`.
+    pub name: String,
+    token: u64,
+    remove: Option<Cleanup>,
+}
+
+impl Drop for EngineImage {
+    fn drop(&mut self) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(token, _)| *token != self.token);
+        if let Some(remove) = &self.remove {
+            remove();
+            tracing::debug!(image = %self.name, "removed the image name");
+        }
+    }
+}
+
+/// Loads an image into the engine under a name of its own,
+/// `localhost/hardfs-run/` with the first 12 hex digits of the config
+/// digest and the process ID as tag, so that no name the user has is
+/// created or moved.
+pub fn load_engine_image(
+    engine: &dyn Engine,
+    reference: &hardfs_image::Reference,
+    config_digest: &str,
+) -> Result<EngineImage, RuntimeError> {
+    let hex = config_digest.rsplit(':').next().unwrap_or(config_digest);
+    let short: String = hex.chars().take(12).collect();
+    let name = format!("{IMAGE_REPOSITORY}/{short}:{}", std::process::id());
+    // Registered before the copy starts, so that Ctrl-C during the copy
+    // removes whatever part of the name exists.
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::SeqCst);
+    if let Some(cleanup) = engine.image_remover(&name) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((token, cleanup));
+    }
+    let image = EngineImage {
+        remove: engine.image_remover(&name),
+        name,
+        token,
+    };
+    engine.load_image(reference, &image.name)?;
+    Ok(image)
 }
 
 /// Settings shared by `learn` and `verify`.
@@ -144,7 +208,46 @@ pub struct VerifyOutcome {
     /// Directories to add to the profile: the nearest directory of the
     /// image at or above each failed write.
     pub suggestions: Vec<String>,
+    /// Further advice, such as why the engine could not start the
+    /// container.
+    pub hints: Vec<String>,
     pub elapsed: Duration,
+}
+
+/// Builds the FAIL outcome of a container whose process the engine could
+/// not start, such as a binary on a noexec tmpfs.
+fn start_failure(profile: &Profile, arguments: Vec<String>, stderr: String) -> VerifyOutcome {
+    let covering: Vec<&str> = profile
+        .paths
+        .iter()
+        .map(|path| path.path.as_str())
+        .filter(|path| {
+            stderr
+                .split(|character: char| character.is_whitespace() || "\"'`:".contains(character))
+                .any(|word| word == *path || crate::profile::is_below(word, path))
+        })
+        .collect();
+    let hint = if covering.is_empty() {
+        "the engine could not start the container under this profile; check that the image starts without it, and that no tmpfs of the profile hides a file the process runs".to_string()
+    } else {
+        format!(
+            "the error names a path under {}, which the profile mounts as a noexec tmpfs; leave it out of the learned-paths file, or mount a volume there",
+            covering.join(", ")
+        )
+    };
+    VerifyOutcome {
+        verdict: Verdict::Fail,
+        reason: format!(
+            "the container did not start: {}",
+            stderr.lines().last().unwrap_or("").trim()
+        ),
+        arguments,
+        logs: stderr,
+        failed_writes: Vec::new(),
+        suggestions: Vec::new(),
+        hints: vec![hint],
+        elapsed: Duration::ZERO,
+    }
 }
 
 /// The end of waiting for a container.
@@ -167,7 +270,30 @@ pub fn verify(
     // The guard names the container before it exists, so that a signal
     // during `run` still removes it.
     let guard = ContainerGuard::new(engine, spec.name.clone());
-    engine.run(&spec)?;
+    if let Err(error) = engine.run(&spec) {
+        let RuntimeError::EngineCommand {
+            command,
+            status,
+            stderr,
+        } = error
+        else {
+            return Err(error);
+        };
+        // podman and docker exit with 126 when the process cannot be
+        // invoked and 127 when it is not found, and with 125 for their
+        // own errors, such as an unknown image.
+        if !(status.ends_with(" 126") || status.ends_with(" 127")) {
+            return Err(RuntimeError::EngineCommand {
+                command,
+                status,
+                stderr,
+            });
+        }
+        let mut outcome = start_failure(profile, arguments, stderr);
+        drop(guard);
+        outcome.elapsed = started.elapsed();
+        return Ok(outcome);
+    }
 
     let readiness = wait_ready(engine, &guard.id, &publish, options)?;
     let mut outcome = VerifyOutcome {
@@ -181,6 +307,7 @@ pub fn verify(
         logs: String::new(),
         failed_writes: Vec::new(),
         suggestions: Vec::new(),
+        hints: Vec::new(),
         elapsed: Duration::ZERO,
     };
     if outcome.verdict == Verdict::Fail {
@@ -211,7 +338,7 @@ pub(crate) fn run_spec(
         name: format!(
             "hardfs-{purpose}-{}-{}",
             std::process::id(),
-            NEXT_TOKEN.fetch_add(1, Ordering::SeqCst)
+            NEXT_CONTAINER.fetch_add(1, Ordering::SeqCst)
         ),
         image: options.image.clone(),
         flags,
@@ -219,6 +346,7 @@ pub(crate) fn run_spec(
         memory: options.memory.clone(),
         pids_limit: options.pids_limit,
         command: options.command.clone(),
+        labels: vec![format!("{RUN_LABEL}={purpose}")],
     };
     Ok((spec, publish))
 }
@@ -436,6 +564,17 @@ fn resolve_relative(paths: Vec<String>, base: Option<&str>) -> Vec<String> {
     resolved
 }
 
+/// Directories whose files belong to the system, not to the application.
+const SYSTEM_DIRECTORIES: [&str; 6] = ["/etc", "/usr", "/bin", "/lib", "/lib64", "/sbin"];
+
+/// Returns whether a path is a system directory or lies below one, where
+/// a writable tmpfs would let the process replace system files.
+pub fn is_system_directory(path: &str) -> bool {
+    SYSTEM_DIRECTORIES
+        .iter()
+        .any(|system| path == *system || crate::profile::is_below(path, system))
+}
+
 /// Finds the nearest image directory at or above each absolute path,
 /// leaving out `/`.
 pub(crate) fn suggest_directories(paths: &[String], tree: &Tree) -> Vec<String> {
@@ -501,6 +640,15 @@ mod tests {
     }
 
     #[test]
+    fn system_directories_recognized() {
+        assert!(is_system_directory("/etc"));
+        assert!(is_system_directory("/usr/lib/x"));
+        assert!(is_system_directory("/sbin"));
+        assert!(!is_system_directory("/etcetera"));
+        assert!(!is_system_directory("/var/lib/nginx"));
+    }
+
+    #[test]
     fn unrelated_lines_give_nothing() {
         assert!(
             failed_write_paths("started /usr/bin/app\nlistening on /run/app.sock\n").is_empty()
@@ -519,8 +667,14 @@ mod tests {
         fn kind(&self) -> crate::EngineKind {
             crate::EngineKind::Podman
         }
-        fn load_image(&self, _: &hardfs_image::Reference) -> Result<String, RuntimeError> {
-            Ok("image".into())
+        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn image_remover(&self, _: &str) -> Option<Cleanup> {
+            None
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             assert!(spec.arguments().contains(&"--read-only".to_string()));
@@ -590,6 +744,14 @@ mod tests {
         assert_eq!(started.len(), 1);
         assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
         assert_eq!(*engine.removed.lock().unwrap(), started);
+        let label_at = outcome.arguments.iter().position(|word| word == "--label");
+        let label = label_at.map(|index| outcome.arguments[index + 1].as_str());
+        assert_eq!(
+            label,
+            Some("dev.hardfs.run=verify"),
+            "{:?}",
+            outcome.arguments
+        );
     }
 
     #[test]
@@ -614,6 +776,206 @@ mod tests {
         assert_eq!(started.len(), 1);
         assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");
         assert_eq!(*engine.removed.lock().unwrap(), started);
+    }
+
+    /// An engine whose `run` fails as podman's does when the entrypoint
+    /// lies on a noexec tmpfs.
+    struct NoExecEngine {
+        status: &'static str,
+        removed: Mutex<Vec<String>>,
+    }
+
+    impl Engine for NoExecEngine {
+        fn kind(&self) -> crate::EngineKind {
+            crate::EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("these tests load no image")
+        }
+        fn image_remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+        fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+            Err(RuntimeError::EngineCommand {
+                command: format!("podman run {}", spec.name),
+                status: self.status.into(),
+                stderr: "Error: runc: runc create failed: exec: \"/app/server\": permission denied: OCI permission denied".into(),
+            })
+        }
+        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            unreachable!("the container never started")
+        }
+        fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+            self.removed.lock().unwrap().push(container.to_string());
+            Ok(())
+        }
+        fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+    }
+
+    /// An engine that records image loads and removals, and fails the
+    /// load when `fail` is set.
+    struct ImageEngine {
+        fail: bool,
+        loaded: Mutex<Vec<String>>,
+        removed: std::sync::Arc<Mutex<Vec<String>>>,
+    }
+
+    impl ImageEngine {
+        fn new(fail: bool) -> ImageEngine {
+            ImageEngine {
+                fail,
+                loaded: Mutex::new(Vec::new()),
+                removed: std::sync::Arc::new(Mutex::new(Vec::new())),
+            }
+        }
+    }
+
+    impl Engine for ImageEngine {
+        fn kind(&self) -> crate::EngineKind {
+            crate::EngineKind::Podman
+        }
+        fn load_image(&self, _: &hardfs_image::Reference, name: &str) -> Result<(), RuntimeError> {
+            self.loaded.lock().unwrap().push(name.to_string());
+            if self.fail {
+                return Err(RuntimeError::EngineOutput {
+                    command: "skopeo copy".into(),
+                    reason: "broken".into(),
+                });
+            }
+            Ok(())
+        }
+        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("images are removed through image_remover")
+        }
+        fn image_remover(&self, name: &str) -> Option<Cleanup> {
+            let removed = std::sync::Arc::clone(&self.removed);
+            let name = name.to_string();
+            Some(Box::new(move || removed.lock().unwrap().push(name.clone())))
+        }
+        fn run(&self, _: &RunSpec) -> Result<String, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn remove(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("no container in these tests")
+        }
+        fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+    }
+
+    fn archive_reference() -> hardfs_image::Reference {
+        hardfs_image::Reference::parse("oci-archive:image.tar").unwrap()
+    }
+
+    #[test]
+    fn image_loaded_under_private_name() {
+        let engine = ImageEngine::new(false);
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let image = load_engine_image(&engine, &archive_reference(), digest).unwrap();
+        let expected = format!("localhost/hardfs-run/0123456789ab:{}", std::process::id());
+
+        assert_eq!(image.name, expected);
+        assert_eq!(
+            engine.loaded.lock().unwrap().as_slice(),
+            std::slice::from_ref(&expected)
+        );
+        assert!(engine.removed.lock().unwrap().is_empty());
+        drop(image);
+        assert_eq!(*engine.removed.lock().unwrap(), [expected]);
+    }
+
+    #[test]
+    fn failed_load_removes_name() {
+        let engine = ImageEngine::new(true);
+        let result = load_engine_image(&engine, &archive_reference(), "sha256:abc");
+        assert!(result.is_err());
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn engine_error_stays_error() {
+        let engine = NoExecEngine {
+            status: "exit status: 125",
+            removed: Mutex::new(Vec::new()),
+        };
+        let error = verify(
+            &engine,
+            &bare_profile(),
+            &Tree::new(),
+            &RunOptions::new("image"),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("exit status: 125"), "{error}");
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn start_failure_is_fail_with_hint() {
+        let engine = NoExecEngine {
+            status: "exit status: 126",
+            removed: Mutex::new(Vec::new()),
+        };
+        let mut profile = bare_profile();
+        profile.paths.push(crate::WritablePath {
+            path: "/app".into(),
+            reasons: vec![crate::Reason::Learned],
+            size: 1 << 20,
+            mode: 0o755,
+            owner: crate::Owner::User,
+            image_content: true,
+        });
+        let outcome = verify(&engine, &profile, &Tree::new(), &RunOptions::new("image")).unwrap();
+
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert!(
+            outcome.reason.starts_with("the container did not start: "),
+            "{}",
+            outcome.reason
+        );
+        assert!(
+            outcome.reason.contains("permission denied"),
+            "{}",
+            outcome.reason
+        );
+        assert_eq!(outcome.hints.len(), 1);
+        assert!(
+            outcome.hints[0].contains("under /app"),
+            "{:?}",
+            outcome.hints
+        );
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -14,8 +14,8 @@ use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
 use hardfs_runtime::render::{self, KubernetesOptions};
 use hardfs_runtime::{
-    build_profile, learn, output_directory, verify, CliEngine, Engine, EngineKind, LearnOptions,
-    Probe, Profile, ProfileOptions, RunOptions, Verdict,
+    build_profile, learn, load_engine_image, output_directory, verify, CliEngine, EngineKind,
+    LearnOptions, Probe, Profile, ProfileOptions, RunOptions, Verdict,
 };
 
 fn images_manifest() -> serde_json::Value {
@@ -171,7 +171,8 @@ fn check_platform_outputs(profile: &Profile, passed_arguments: &[String]) {
 fn nginx_learns_and_verifies() {
     let image = open("nginx");
     let engine = podman();
-    let engine_image = engine.load_image(&image.reference).unwrap();
+    let loaded = load_engine_image(&engine, &image.reference, &image.image.config_digest).unwrap();
+    let engine_image = loaded.name.clone();
     let www_data = ProfileOptions {
         user: Some("www-data".into()),
         ..ProfileOptions::default()
@@ -254,7 +255,8 @@ fn nginx_learns_and_verifies() {
 fn redis_learns_and_verifies() {
     let image = open("redis");
     let engine = podman();
-    let engine_image = engine.load_image(&image.reference).unwrap();
+    let loaded = load_engine_image(&engine, &image.reference, &image.image.config_digest).unwrap();
+    let engine_image = loaded.name.clone();
     // Protected mode replies -DENIED to connections that do not come from
     // loopback, and published ports arrive from the bridge.
     let command = [
@@ -340,7 +342,8 @@ fn redis_learns_and_verifies() {
 fn postgres_learns_and_verifies() {
     let image = open("postgres");
     let engine = podman();
-    let engine_image = engine.load_image(&image.reference).unwrap();
+    let loaded = load_engine_image(&engine, &image.reference, &image.image.config_digest).unwrap();
+    let engine_image = loaded.name.clone();
     let probes = ["exec:psql -tAc 'SELECT 1'"];
 
     let bare = profile(

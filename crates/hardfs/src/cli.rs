@@ -190,7 +190,7 @@ pub struct ProfileArgs {
     pub format: ProfileFormat,
 
     /// Learned-paths file written by `hardfs learn`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "bare")]
     pub learned: Option<std::path::PathBuf>,
 
     #[command(flatten)]
@@ -301,7 +301,12 @@ pub struct VerifyArgs {
     pub image: String,
 
     /// Learned-paths file to add to the profile.
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        visible_alias = "learned",
+        conflicts_with = "bare"
+    )]
     pub profile: Option<std::path::PathBuf>,
 
     #[command(flatten)]

@@ -132,6 +132,22 @@ fn bad_size_and_probe_are_usage_errors() {
 }
 
 #[test]
+fn bare_with_learned_paths_rejected() {
+    for (command, flag) in [("verify", "--profile"), ("profile", "--learned")] {
+        let output = hardfs()
+            .args([command, &export("redis"), "--bare", flag, "learned.json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot be used with"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn verify_without_engine_is_clear() {
     // No docker engine runs on the test machines; the docker CLI, where
     // installed, fails to connect, and where absent fails to start.
@@ -269,4 +285,96 @@ fn interrupt_removes_container() {
         !container_exists(&name),
         "{name} is still there after Ctrl-C"
     );
+    let left = private_images(child.id());
+    assert!(left.is_empty(), "{left:?} still there after Ctrl-C");
+}
+
+/// Lists the image names that hardfs process `pid` loaded and that still
+/// exist.
+fn private_images(pid: u32) -> Vec<String> {
+    let listed = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|name| name.starts_with("localhost/hardfs-run/"))
+        .filter(|name| name.ends_with(&format!(":{pid}")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The ID that `name` points to in podman, or `None` without it.
+fn image_id(name: &str) -> Option<String> {
+    let output = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["image", "inspect", "--format", "{{.Id}}", name])
+        .output()
+        .unwrap();
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[test]
+fn verify_loads_under_private_name_and_removes_it() {
+    // The OCI archive's ref name is `latest`, which `podman pull` turns
+    // into the tag `localhost/latest:latest`.
+    let manifest = hardfs_test_images::images_manifest();
+    let archive = manifest["images"]["nginx"]["exports"]["oci-archive"]
+        .as_str()
+        .unwrap();
+    let before = image_id("localhost/latest:latest");
+
+    let child = Process::new(assert_cmd::cargo::cargo_bin("hardfs"))
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(["verify", &format!("oci-archive:{archive}"), "--bare"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let private_name = format!(":{pid}");
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(" localhost/hardfs-run/") && stdout.contains(&private_name),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--label 'dev.hardfs.run=verify'"),
+        "{stdout}"
+    );
+    assert_eq!(image_id("localhost/latest:latest"), before);
+    let left = private_images(pid);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn failed_learn_writes_no_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let learned = directory.path().join("learned.json");
+    let output = hardfs()
+        .args(["learn", &export("redis"), "--user", "redis", "--output"])
+        .arg(&learned)
+        .args(["--", "sh", "-c", "echo cannot start; exit 3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the container exited with code 3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no learned-paths file is written"),
+        "{stderr}"
+    );
+    assert!(!learned.exists(), "{stderr}");
 }

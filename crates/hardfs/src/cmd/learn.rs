@@ -5,11 +5,12 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use hardfs_runtime::{build_profile, learn, LearnOptions};
+use hardfs_report::escape;
+use hardfs_runtime::{build_profile, learn, LearnOptions, LearnedPath, ProfileWarning};
 
 use crate::cli::{LearnArgs, ProfileSettings};
 
-use super::profile::{load_image, print_warnings, profile_options};
+use super::profile::{load_image, profile_options};
 use super::verify::{engine_for, run_options};
 
 pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
@@ -21,36 +22,56 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
     };
     let options = profile_options(&settings, None)?;
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
-    print_warnings(&profile);
+    // learn mounts none of the profile's paths, so only the warnings about
+    // the user apply to its runs.
+    for warning in &profile.warnings {
+        if matches!(
+            warning,
+            ProfileWarning::RunsAsRoot { .. } | ProfileWarning::UnknownUser { .. }
+        ) {
+            eprintln!("warning: {}", warning.message());
+        }
+    }
 
-    let (engine, image) = engine_for(&loaded.reference, &args.run)?;
+    let target = engine_for(&loaded.reference, &loaded.image.config_digest, &args.run)?;
+    let run_uid = profile.user.as_ref().map(|user| user.uid);
     let learn_options = LearnOptions {
-        run: run_options(&image, &loaded.image.config, &loaded.tree, &args.run)?,
+        run: run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?,
         duration: Duration::from_secs(args.duration),
         profile,
         reference: args.image.clone(),
     };
-    hardfs_runtime::cleanup_on_signal();
-    let outcome = learn(&engine, &loaded.tree, &learn_options)?;
+    let outcome = learn(&target.engine, &loaded.tree, &learn_options)?;
 
     if !outcome.ready {
-        eprintln!("warning: the container was not ready: {}", outcome.reason);
-        eprintln!("last log lines:\n{}", outcome.logs.trim_end());
+        eprintln!(
+            "warning: the container was not ready: {}",
+            escape(&outcome.reason)
+        );
+        eprintln!("last log lines:");
+        for line in outcome.logs.trim_end().lines() {
+            eprintln!("  {}", escape(line));
+        }
     }
     for change in &outcome.at_root {
-        eprintln!("warning: `{change}` is at the top level and is left out, because / is never made writable");
+        eprintln!(
+            "warning: `{}` is at the top level and is left out, because / is never made writable",
+            escape(change)
+        );
     }
     for path in &outcome.learned.paths {
-        if path.denied.is_empty() {
-            eprintln!("learned {} ({} changes)", path.path, path.writes.len());
-        } else {
+        eprintln!("{}", describe_learned(path));
+    }
+    if !outcome.ready {
+        // A file from a failed run would miss paths, and a later `profile
+        // --learned` would take it for complete.
+        eprintln!("error: learn failed, so no learned-paths file is written");
+        if let Some(uid) = run_uid.filter(|&uid| uid != 0) {
             eprintln!(
-                "learned {} ({} changes; mounted for a further run after the user was denied writing {})",
-                path.path,
-                path.writes.len(),
-                path.denied.join(", ")
+                "hint: the image ran as uid {uid}, which may not be allowed to create the directories it needs; run learn on the image before hardening, or with --user 0"
             );
         }
+        return Ok(crate::EXIT_FINDINGS);
     }
     match &args.output {
         Some(path) => outcome.learned.write(path)?,
@@ -59,9 +80,42 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
             writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")?;
         }
     }
-    Ok(if outcome.ready {
-        0
-    } else {
-        crate::EXIT_FINDINGS
-    })
+    Ok(0)
+}
+
+/// Describes one learned path in a line for stderr.
+fn describe_learned(path: &LearnedPath) -> String {
+    let count = path.writes.len();
+    let changes = if count == 1 { "change" } else { "changes" };
+    let mut line = format!("learned {} ({count} {changes}", escape(&path.path));
+    if !path.denied.is_empty() {
+        line.push_str(&format!(
+            "; mounted for a further run after the user was denied writing {}",
+            escape(&path.denied.join(", "))
+        ));
+    }
+    line.push(')');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learned_line_counts_changes() {
+        let mut path = LearnedPath {
+            path: "/run".into(),
+            writes: vec!["A /run/nginx.pid".into()],
+            denied: Vec::new(),
+        };
+        assert_eq!(describe_learned(&path), "learned /run (1 change)");
+        path.writes.push("A /run/x".into());
+        assert_eq!(describe_learned(&path), "learned /run (2 changes)");
+        path.denied.push("/run/y".into());
+        assert_eq!(
+            describe_learned(&path),
+            "learned /run (2 changes; mounted for a further run after the user was denied writing /run/y)"
+        );
+    }
 }

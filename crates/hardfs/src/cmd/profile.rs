@@ -106,17 +106,30 @@ fn render_profile(
     let text = match args.format {
         ProfileFormat::Text => text_report(profile, image_name),
         ProfileFormat::Json => {
-            let value = serde_json::json!({ "version": 1, "image": args.image, "profile": profile });
+            let value =
+                serde_json::json!({ "version": 1, "image": args.image, "profile": profile });
             serde_json::to_string_pretty(&value)? + "\n"
         }
-        ProfileFormat::Podman => render::engine_command(profile, EngineKind::Podman, image_name) + "\n",
-        ProfileFormat::Docker => render::engine_command(profile, EngineKind::Docker, image_name) + "\n",
-        ProfileFormat::Compose => render::compose_yaml(&render::compose(profile, image_name, &args.name))?,
+        ProfileFormat::Podman => {
+            render::engine_command(profile, EngineKind::Podman, image_name) + "\n"
+        }
+        ProfileFormat::Docker => {
+            render::engine_command(profile, EngineKind::Docker, image_name) + "\n"
+        }
+        ProfileFormat::Compose => {
+            render::compose_yaml(&render::compose(profile, image_name, &args.name))?
+        }
         ProfileFormat::Kubernetes => match &args.patch {
-            Some(file) => render::kubernetes_patch(profile, file, args.container.as_deref())
-                .context(Hint(
-                    "pass a manifest with one Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob".into(),
-                ))?,
+            Some(file) => {
+                let output = render::kubernetes_patch(profile, file, args.container.as_deref())
+                    .context(Hint(
+                        "pass a manifest with one Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob".into(),
+                    ))?;
+                for warning in &output.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                output.yaml
+            }
             None => render::kubernetes_pod(
                 profile,
                 &KubernetesOptions {

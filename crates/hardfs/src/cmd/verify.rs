@@ -7,9 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use hardfs_fs::Tree;
 use hardfs_image::{ImageConfig, Reference};
+use hardfs_report::escape;
+use hardfs_runtime::render::shell_join;
 use hardfs_runtime::{
-    build_profile, detect_engine, output_directory, verify, CliEngine, Engine, EngineKind, Probe,
-    RunOptions, Verdict, VerifyOutcome,
+    build_profile, detect_engine, is_system_directory, load_engine_image, output_directory, verify,
+    CliEngine, Engine, EngineImage, EngineKind, Probe, RunOptions, Verdict, VerifyOutcome,
 };
 
 use crate::cli::{EngineChoice, ListFormat, RunSettings, VerifyArgs};
@@ -17,8 +19,23 @@ use crate::cli::{EngineChoice, ListFormat, RunSettings, VerifyArgs};
 use super::profile::{load_image, print_warnings, profile_options};
 use super::Hint;
 
-/// Finds the engine and makes the image runnable in it.
-pub fn engine_for(reference: &Reference, run: &RunSettings) -> anyhow::Result<(CliEngine, String)> {
+/// The engine and the name of the image in it.
+pub struct EngineTarget {
+    pub engine: CliEngine,
+    /// The name to run: `--engine-image`, or the loaded image's.
+    pub image: String,
+    /// The image loaded for this run, kept only so that dropping the
+    /// target removes it.
+    _loaded: Option<EngineImage>,
+}
+
+/// Finds the engine and makes the image runnable in it under a name of
+/// its own, unless `--engine-image` names one.
+pub fn engine_for(
+    reference: &Reference,
+    config_digest: &str,
+    run: &RunSettings,
+) -> anyhow::Result<EngineTarget> {
     let preferred = run.engine.map(|choice| match choice {
         EngineChoice::Podman => EngineKind::Podman,
         EngineChoice::Docker => EngineKind::Docker,
@@ -26,11 +43,23 @@ pub fn engine_for(reference: &Reference, run: &RunSettings) -> anyhow::Result<(C
     let engine = detect_engine(preferred).context(Hint(
         "install podman, or start a docker engine; podman reads CONTAINERS_CONF from the environment".into(),
     ))?;
-    let image = match &run.engine_image {
-        Some(name) => name.clone(),
-        None => engine.load_image(reference)?,
-    };
-    Ok((engine, image))
+    // Installed before the image is loaded, so that Ctrl-C removes it.
+    hardfs_runtime::cleanup_on_signal();
+    if let Some(name) = &run.engine_image {
+        return Ok(EngineTarget {
+            engine,
+            image: name.clone(),
+            _loaded: None,
+        });
+    }
+    let loaded = load_engine_image(&engine, reference, config_digest).context(Hint(
+        "hardfs copies the image into the engine with skopeo, so install skopeo, or load the image yourself and pass its name with --engine-image".into(),
+    ))?;
+    Ok(EngineTarget {
+        engine,
+        image: loaded.name.clone(),
+        _loaded: Some(loaded),
+    })
 }
 
 /// Resolves the run settings.
@@ -70,10 +99,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
     print_warnings(&profile);
 
-    let (engine, image) = engine_for(&loaded.reference, &args.run)?;
-    let run_options = run_options(&image, &loaded.image.config, &loaded.tree, &args.run)?;
-    hardfs_runtime::cleanup_on_signal();
-    let outcome = verify(&engine, &profile, &loaded.tree, &run_options)?;
+    let target = engine_for(&loaded.reference, &loaded.image.config_digest, &args.run)?;
+    let engine = &target.engine;
+    let run_options = run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?;
+    let outcome = verify(engine, &profile, &loaded.tree, &run_options)?;
 
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -88,6 +117,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
                 "logs": outcome.logs,
                 "failed_writes": outcome.failed_writes,
                 "suggestions": outcome.suggestions,
+                "hints": outcome.hints,
                 "elapsed_seconds": outcome.elapsed.as_secs_f64(),
                 "profile": profile,
             });
@@ -112,32 +142,93 @@ fn write_text(
     writeln!(
         out,
         "{verdict}: {} ({:.1} s)",
-        outcome.reason,
+        escape(&outcome.reason),
         outcome.elapsed.as_secs_f64()
     )?;
-    writeln!(
-        out,
-        "ran: {} {}",
-        engine.program(),
-        outcome.arguments.join(" ")
-    )?;
+    let mut command = vec![engine.program().to_string()];
+    command.extend(outcome.arguments.iter().cloned());
+    writeln!(out, "ran: {}", escape(&shell_join(&command)))?;
     if outcome.verdict == Verdict::Pass {
         return Ok(());
     }
     if !outcome.logs.trim().is_empty() {
         writeln!(out, "last log lines:")?;
         for line in outcome.logs.lines() {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", escape(line))?;
         }
     }
     for path in &outcome.failed_writes {
-        writeln!(out, "failed to write: {path}")?;
+        writeln!(out, "failed to write: {}", escape(path))?;
     }
     for path in &outcome.suggestions {
+        let path = escape(path);
         writeln!(
             out,
             "suggestion: make {path} writable: add it to a learned-paths file, or run `hardfs learn` and pass its output with --profile"
         )?;
+        if is_system_directory(&path) {
+            writeln!(
+                out,
+                "warning: {path} is a system directory, and a writable {path} lets the process replace system files; prefer configuring the program to write below /tmp, /run or a volume"
+            )?;
+        }
+    }
+    for hint in &outcome.hints {
+        writeln!(out, "hint: {}", escape(hint))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_outcome() -> VerifyOutcome {
+        VerifyOutcome {
+            verdict: Verdict::Fail,
+            reason: "the container exited with code 1".into(),
+            arguments: vec![
+                "run".into(),
+                "image".into(),
+                "sh".into(),
+                "-c".into(),
+                "printf x; exit 1".into(),
+            ],
+            logs: "\u{1b}]0;PWNED\u{7}\u{1b}[31mred /etc/x: Read-only file system\n".into(),
+            failed_writes: vec!["/etc/x".into()],
+            suggestions: vec!["/etc".into()],
+            hints: Vec::new(),
+            elapsed: Duration::from_millis(100),
+        }
+    }
+
+    #[test]
+    fn text_escapes_logs_and_quotes_command() {
+        let mut out = Vec::new();
+        write_text(&mut out, &failed_outcome(), EngineKind::Podman).unwrap();
+        let text = String::from_utf8(out).unwrap();
+
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(!text.contains('\u{7}'), "{text:?}");
+        assert!(
+            text.contains("  \\x1b]0;PWNED\\x07\\x1b[31mred /etc/x"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ran: podman run image sh -c 'printf x; exit 1'\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn system_directory_suggestion_warned() {
+        let mut out = Vec::new();
+        write_text(&mut out, &failed_outcome(), EngineKind::Podman).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("suggestion: make /etc writable"), "{text}");
+        assert!(
+            text.contains("warning: /etc is a system directory"),
+            "{text}"
+        );
+    }
 }
