@@ -27,9 +27,10 @@ pub use compress::{GZIP_BLOCK_SIZE, GZIP_LEVEL, ZSTD_LEVEL};
 pub use error::HardenError;
 pub use metadata::INPUT_ANNOTATION;
 pub use options::{HardenOptions, OutputFormat, OutputReference};
+pub use output::remove_staging_files;
 pub use plan::{Action, Change, DroppedVolume, EntryEdit, KeptPath, Metadata, Plan};
 pub use remove::preset;
-pub use rootfs::harden_rootfs;
+pub use rootfs::{harden_rootfs, RootfsOutcome};
 pub use scan::{Scan, ScannedLayer};
 pub use user::{CreatedUser, RuntimeUser};
 

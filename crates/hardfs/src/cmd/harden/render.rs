@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use hardfs_harden::{Change, LayerAction, Outcome, Plan, Scan};
+use hardfs_harden::{Change, LayerAction, Outcome, Plan, RootfsOutcome, Scan};
 use hardfs_image::Image;
 use serde::Serialize;
 
@@ -88,15 +88,17 @@ pub fn print_rootfs(
     out: &mut impl Write,
     format: ListFormat,
     root: &str,
-    changes: &[Change],
+    outcome: &RootfsOutcome,
     dry_run: bool,
 ) -> std::io::Result<()> {
+    let changes = &outcome.changes;
     if format == ListFormat::Json {
         let value = serde_json::json!({
             "version": JSON_VERSION,
             "dry_run": dry_run,
             "rootfs": root,
             "changes": changes,
+            "outside_links": outcome.outside_links,
         });
         serde_json::to_writer_pretty(&mut *out, &value)?;
         return writeln!(out);
@@ -105,6 +107,15 @@ pub fn print_rootfs(
     writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
     for change in changes {
         print_change(out, change)?;
+    }
+    if !outcome.outside_links.is_empty() {
+        writeln!(
+            out,
+            "left unchanged, because another hardlinked name lies outside {root}:"
+        )?;
+        for path in &outcome.outside_links {
+            writeln!(out, "  {path}")?;
+        }
     }
     Ok(())
 }
