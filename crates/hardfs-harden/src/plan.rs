@@ -554,12 +554,21 @@ fn lock_user_writable(
             before,
             after,
             hidden: false,
-            reason: format!(
-                "{} ({}:{})",
-                Action::LockOwnership.reason(),
-                user.uid,
-                user.gid
-            ),
+            reason: if after.gid == 0 {
+                format!(
+                    "{} ({}:{})",
+                    Action::LockOwnership.reason(),
+                    user.uid,
+                    user.gid
+                )
+            } else {
+                format!(
+                    "{} ({}:{}); the group keeps the user's read and search access",
+                    Action::LockOwnership.reason(),
+                    user.uid,
+                    user.gid
+                )
+            },
         });
     }
 }

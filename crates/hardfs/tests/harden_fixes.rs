@@ -423,3 +423,86 @@ fn flipped_byte_is_a_digest_mismatch() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("blob digest mismatch"), "{stderr}");
 }
+
+/// Names in `dir` that are hardfs staging files.
+fn staging_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".hardfs-"))
+        .collect()
+}
+
+#[test]
+fn signals_remove_staging_files() {
+    let manifest = hardfs_test_images::images_manifest();
+    let input = manifest["images"]["postgres"]["exports"]["oci-archive"]
+        .as_str()
+        .expect("images.json has an oci-archive export of postgres")
+        .to_string();
+    let binary = assert_cmd::cargo::cargo_bin("hardfs");
+    for (signal, output) in [("INT", "oci-archive:OUT/pg.tar"), ("TERM", "oci:OUT/pg")] {
+        let scratch = tempfile::tempdir().unwrap();
+        let output = output.replace("OUT", &scratch.path().display().to_string());
+        let mut child = std::process::Command::new(&binary)
+            .args(["harden", &format!("oci-archive:{input}"), "-o", &output])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the layer writing has started.
+        let started = std::time::Instant::now();
+        while staging_names(scratch.path()).is_empty() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "harden ended before writing"
+            );
+            assert!(started.elapsed().as_secs() < 120, "no staging files");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "SIG{signal}");
+        assert_eq!(
+            staging_names(scratch.path()),
+            Vec::<String>::new(),
+            "SIG{signal}"
+        );
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+    }
+}
+
+#[test]
+fn rootfs_lists_outside_hardlinks() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let scratch = tempfile::tempdir().unwrap();
+    let outside = scratch.path().join("outside");
+    std::fs::write(&outside, b"x").unwrap();
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let root = scratch.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::hard_link(&outside, root.join("linked")).unwrap();
+
+    let output = hardfs()
+        .args(["harden", "--rootfs"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("changed nothing"), "{stdout}");
+    assert!(
+        stdout.contains("another hardlinked name lies outside"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  /linked\n"), "{stdout}");
+    let mode = std::fs::metadata(&outside).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o4755);
+}

@@ -104,9 +104,13 @@ pub fn print_rootfs(
         return writeln!(out);
     }
     let verb = if dry_run { "would change" } else { "changed" };
-    writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+    if changes.is_empty() {
+        writeln!(out, "rootfs: {root}\n{verb} nothing")?;
+    } else {
+        writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+    }
     for change in changes {
-        print_change(out, change)?;
+        print_change(out, change, false)?;
     }
     if !outcome.outside_links.is_empty() {
         writeln!(
@@ -120,17 +124,23 @@ pub fn print_rootfs(
     Ok(())
 }
 
-fn print_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
+/// Prints one change; `with_layer` names the layer (image changes only,
+/// because a root filesystem has no layers).
+fn print_change(out: &mut impl Write, change: &Change, with_layer: bool) -> std::io::Result<()> {
     let actions: Vec<&str> = change
         .actions
         .iter()
         .map(|action| action.as_str())
         .collect();
+    let layer = if with_layer {
+        format!("  layer {}", change.layer)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "  {}  layer {}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
+        "  {}{layer}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
         change.path,
-        change.layer,
         change.before.mode,
         change.before.uid,
         change.before.gid,
@@ -180,7 +190,7 @@ fn print_text(
         summary.layer_count
     )?;
     for change in summary.changes {
-        print_change(out, change)?;
+        print_change(out, change, true)?;
     }
     for kept in summary.kept {
         writeln!(out, "kept: {} ({})", kept.path, kept.reason)?;
