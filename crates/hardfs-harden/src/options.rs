@@ -141,8 +141,9 @@ impl OutputReference {
     }
 }
 
-/// Checks a docker-archive `NAME[:TAG]` as `docker load` and `podman
-/// load` read it, and returns it with the tag `latest` when none is given.
+/// Checks a docker-archive `NAME[:TAG]` (a lowercase repository and a tag,
+/// which `podman load` requires) and returns it with the tag `latest` when
+/// none is given.
 fn docker_name(name: &str) -> Result<String, String> {
     if name.contains('@') {
         return Err(format!("`{name}` has a digest; give NAME:TAG"));

@@ -17,6 +17,12 @@ use crate::scan::Scan;
 use crate::user::{plan_user, RuntimeUser};
 use crate::{HardenError, HardenOptions};
 
+/// Top-level directories whose removal breaks nearly every image, named in
+/// a warning when `--remove` matches them.
+const SYSTEM_DIRECTORIES: [&[u8]; 9] = [
+    b"bin", b"etc", b"lib", b"lib64", b"sbin", b"tmp", b"usr", b"var", b"run",
+];
+
 /// Paths the runtime mounts its own file systems on.
 const RUNTIME_MOUNTS: [&[u8]; 3] = [b"dev", b"proc", b"sys"];
 
@@ -217,9 +223,33 @@ pub fn plan(
                 format!("--remove {glob}: matches no path in the image, so it removes nothing")
             }),
     );
+    plan.warnings.extend(
+        removed
+            .iter()
+            .filter(|path| SYSTEM_DIRECTORIES.contains(&path.as_slice()))
+            .map(|path| {
+                format!(
+                    "--remove removes {}, a system directory: most programs in the image need it",
+                    absolute_bytes(path)
+                )
+            }),
+    );
     plan.warnings.extend(crate::remove::command_warnings(
         &scan.tree, config, &removed,
     ));
+    if let Some(paths) = &options.writable {
+        plan.warnings.extend(
+            paths
+                .iter()
+                .filter(|path| {
+                    normalize(path.as_bytes())
+                        .map_or(true, |normalized| scan.tree.lookup(&normalized).is_none())
+                })
+                .map(|path| {
+                    format!("--writable {path}: the image has no such path, so it gives no write access")
+                }),
+        );
+    }
     plan.removed = removed.iter().map(|path| absolute_bytes(path)).collect();
     plan.whiteouts = removed.into_iter().map(Vec::into_boxed_slice).collect();
     plan_volumes(&mut plan, config, options);
@@ -267,7 +297,7 @@ fn keep_set(tree: &Tree, options: &HardenOptions) -> Result<BTreeSet<Box<[u8]>>,
 
 /// For each layer, the names of hardlink groups in that layer's blob with
 /// a kept member. A hidden name (a first name that a later layer removed)
-/// holds the content and mode the other names link to, so it is kept too.
+/// contains the content and mode the other names link to, so it is kept too.
 fn layer_keep_sets(scan: &Scan, keep: &BTreeSet<Box<[u8]>>) -> Vec<BTreeSet<Box<[u8]>>> {
     scan.layers
         .iter()

@@ -37,7 +37,7 @@ pub struct RootfsOutcome {
     /// Changes, sorted by path.
     pub changes: Vec<Change>,
     /// Files that needed a change but have more hardlinks than names
-    /// under DIR, so another name lies outside it; absolute paths.
+    /// under DIR, so another name lies outside it. Paths are absolute.
     pub outside_links: Vec<String>,
 }
 
@@ -286,8 +286,8 @@ fn open_beneath(dir: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
     )
 }
 
-/// Opens `path` (relative to the root) one component at a time, beneath
-/// the root and without following symlinks; `None` when it has gone.
+/// Opens `path` (relative to the root) beneath the root, following no
+/// symlink in any component. Returns `None` when it has gone.
 fn reopen(root: &OwnedFd, path: &[u8]) -> Result<Option<OwnedFd>, HardenError> {
     let name = std::ffi::CString::new(path).map_err(|_| failure(path, Errno::INVAL))?;
     match open_beneath(root, &name) {

@@ -138,9 +138,9 @@ fn scan_layer(
     })
 }
 
-/// When a layer cannot be parsed, a damaged blob is the likelier cause:
-/// hashes the whole blob and returns the mismatch, if the format names
-/// the blob's digest and it differs.
+/// Hashes the blob of a layer that could not be parsed, because a damaged
+/// blob is the likelier cause. Returns the mismatch when the format names
+/// the blob's digest and the hash differs.
 fn blob_mismatch(image: &Image, index: usize) -> Option<HardenError> {
     let expected = &image.layers[index].digest;
     if expected.is_empty() {

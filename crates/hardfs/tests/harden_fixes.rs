@@ -193,7 +193,7 @@ fn root_group_write_goes_with_world_write() {
 }
 
 /// `su` (setuid) hardlinked as `hl` in layer 1, and `su` whited out in
-/// layer 2, as Docker writes a deleted first name of a hardlink pair.
+/// layer 2: a later build step deleted the first name of a hardlink pair.
 fn hidden_hardlink_layers() -> Vec<Vec<EntryBuilder>> {
     vec![
         vec![
@@ -352,10 +352,13 @@ fn keep_and_remove_that_match_nothing_are_reported() {
         "/nonexist",
         "--remove",
         "/nope/*",
+        "--writable",
+        "/nowhere",
         "--dry-run",
     ]);
     assert_eq!(status, Some(0), "{stderr}");
     let warnings = summary["plan"]["warnings"].to_string();
+    assert!(warnings.contains("--writable /nowhere"), "{warnings}");
     assert!(warnings.contains("--keep /nonexist"), "{warnings}");
     assert!(warnings.contains("--remove /nope/*"), "{warnings}");
 
@@ -382,6 +385,16 @@ fn removed_paths_leave_the_summary() {
     assert_eq!(summary["plan"]["writable"], json!([]));
     assert_eq!(summary["plan"]["tmpfs"], json!([]));
     assert!(summary["plan"]["removed"].to_string().contains("/tmp"));
+    let warnings = summary["plan"]["warnings"].to_string();
+    assert!(
+        warnings.contains("removes /etc, a system directory"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("removes /tmp, a system directory"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("removes /data"), "{warnings}");
 }
 
 #[test]

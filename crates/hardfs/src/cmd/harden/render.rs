@@ -124,8 +124,8 @@ pub fn print_rootfs(
     Ok(())
 }
 
-/// Prints one change; `with_layer` names the layer (image changes only,
-/// because a root filesystem has no layers).
+/// Prints one change. `with_layer` adds the layer, for image changes only,
+/// because a root filesystem has no layers.
 fn print_change(out: &mut impl Write, change: &Change, with_layer: bool) -> std::io::Result<()> {
     let actions: Vec<&str> = change
         .actions
