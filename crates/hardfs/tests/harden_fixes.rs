@@ -119,7 +119,7 @@ fn device_nodes_keep_their_modes() {
 }
 
 #[test]
-fn private_files_stay_readable_by_the_runtime_user() {
+fn private_files_stay_user_readable() {
     let scratch = tempfile::tempdir().unwrap();
     let input = layout(
         scratch.path(),
@@ -343,7 +343,7 @@ fn output_inside_input_is_rejected() {
 }
 
 #[test]
-fn keep_and_remove_that_match_nothing_are_reported() {
+fn unmatched_keep_and_remove_warn() {
     let scratch = tempfile::tempdir().unwrap();
     let input = layout(scratch.path(), hidden_hardlink_layers());
     let (status, summary, stderr) = harden_json(&[
@@ -518,4 +518,61 @@ fn rootfs_lists_outside_hardlinks() {
     assert!(stdout.contains("  /linked\n"), "{stdout}");
     let mode = std::fs::metadata(&outside).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o4755);
+}
+
+/// Unmounts a file system mounted by a test when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_is_a_write_error() {
+    let scratch = tempfile::tempdir().unwrap();
+    // Bytes from a linear congruential generator, which gzip cannot shrink
+    // below the 2 MiB file system. The compressor buffers several MiB (a
+    // 16 MiB layer was written only when the blob was finished), so the
+    // layer is 48 MiB and the disk fills while the layer is rewritten.
+    let mut state: u32 = 1;
+    let noise: Vec<u8> = (0..48 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) as u8
+        })
+        .collect();
+    let input = layout(
+        scratch.path(),
+        vec![vec![
+            EntryBuilder::file("noise", noise),
+            EntryBuilder::file("su", "x").mode(0o4755),
+        ]],
+    );
+    let small = scratch.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(
+        mounted.success(),
+        "cannot mount a 2 MiB tmpfs on {}; run the tests as root",
+        small.display()
+    );
+    let _mounted = Mounted(small.clone());
+
+    let output = hardfs()
+        .args(["harden", &input, "-o"])
+        .arg(format!("oci-archive:{}", small.join("out.tar").display()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("failed to write"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(!stderr.contains("cannot read"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&small).unwrap().count(), 0);
 }
