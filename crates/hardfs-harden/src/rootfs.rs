@@ -29,6 +29,8 @@ use crate::plan::{absolute_bytes, bits_to_clear, Change, Metadata};
 use crate::{HardenError, HardenOptions};
 
 /// Deepest directory nesting walked.
+// NOTE: the walk keeps one open descriptor per directory level, so a tree
+// deeper than the open-file limit (`ulimit -n`) fails with EMFILE.
 const MAX_DEPTH: usize = 4096;
 
 /// What `--rootfs` changed, and what it left alone.
