@@ -214,7 +214,7 @@ pub fn plan(
         .cloned()
         .collect();
     let (removed, unmatched) = crate::remove::matching_paths(&scan.tree, &globs)?;
-    plan.warnings = missing_keeps(&scan.tree, options);
+    plan.warnings = missing_keeps(scan, options);
     plan.warnings.extend(
         unmatched
             .iter()
@@ -324,13 +324,21 @@ fn layer_keep_sets(scan: &Scan, keep: &BTreeSet<Box<[u8]>>) -> Vec<BTreeSet<Box<
         .collect()
 }
 
-/// Warnings for kept paths that the image does not have.
-fn missing_keeps(tree: &Tree, options: &HardenOptions) -> Vec<String> {
+/// Warnings for kept paths that no layer has, in the final view or as a
+/// hidden lower copy.
+fn missing_keeps(scan: &Scan, options: &HardenOptions) -> Vec<String> {
+    let exists = |path: &[u8]| {
+        scan.tree.lookup(path).is_some()
+            || scan
+                .layers
+                .iter()
+                .any(|layer| layer.layer.entries.iter().any(|entry| *entry.path == *path))
+    };
     options
         .keep
         .iter()
         .filter(|(path, _)| {
-            normalize(path.as_bytes()).map_or(true, |normalized| tree.lookup(&normalized).is_none())
+            normalize(path.as_bytes()).map_or(true, |normalized| !exists(&normalized))
         })
         .map(|(path, _)| format!("--keep {path}: the image has no such path, so it keeps nothing"))
         .collect()

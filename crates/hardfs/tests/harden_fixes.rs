@@ -221,6 +221,12 @@ fn keep_covers_hidden_hardlink_names() {
         .collect();
     assert!(touched.is_empty(), "{touched:?}");
     assert_eq!(summary["plan"]["kept"][0]["path"], "/usr/bin/hl");
+
+    // The hidden name is a path of the image too: kept, with no warning.
+    let (status, summary, stderr) = harden_json(&[&input, "--keep", "/usr/bin/su", "--dry-run"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(summary["plan"]["warnings"], json!([]));
+    assert!(change(&summary, "/usr/bin/hl").is_none(), "{summary}");
 }
 
 #[test]
