@@ -4,7 +4,9 @@
 //!
 //! Every operation goes through a file descriptor opened under DIR. Each
 //! directory is entered with `openat2` and `RESOLVE_BENEATH |
-//! RESOLVE_NO_SYMLINKS`, and each file is opened with `O_NOFOLLOW`.
+//! RESOLVE_NO_SYMLINKS`, and each file is opened with `O_NOFOLLOW`. Below
+//! the first levels, the walk returns to a parent through `..` and checks
+//! that it is the same directory (device and inode) as before.
 //! Symlinks are never followed, so a link pointing at `/etc/shadow`,
 //! `../..` or any host file changes nothing outside DIR. A regular file
 //! with more hardlinks than names found under DIR has a name outside it,
@@ -20,7 +22,7 @@ use std::path::Path;
 use hardfs_fs::normalize;
 use hardfs_tar::{EntryType, CAPABILITY_XATTR};
 use rustix::fs::{
-    fchmod, fgetxattr, fremovexattr, fstat, open, openat2, Dir, FileType, Mode, OFlags,
+    fchmod, fgetxattr, fremovexattr, fstat, open, openat, openat2, Dir, FileType, Mode, OFlags,
     ResolveFlags,
 };
 use rustix::io::Errno;
@@ -29,9 +31,16 @@ use crate::plan::{absolute_bytes, bits_to_clear, Change, Metadata};
 use crate::{HardenError, HardenOptions};
 
 /// Deepest directory nesting walked.
-// NOTE: the walk keeps one open descriptor per directory level, so a tree
-// deeper than the open-file limit (`ulimit -n`) fails with EMFILE.
 const MAX_DEPTH: usize = 4096;
+
+/// Stack of the walking thread: room for MAX_DEPTH levels of recursion
+/// in an unoptimized build. Only the pages used are backed by memory.
+const WALK_STACK_SIZE: usize = 256 << 20;
+
+/// Directory levels whose descriptors stay open while their subdirectories
+/// are walked. Deeper levels close theirs and come back through `..`, so
+/// a deep tree needs no more descriptors than this.
+const OPEN_LEVELS: usize = 16;
 
 /// What `--rootfs` changed, and what it left alone.
 #[derive(Clone, Debug, Default)]
@@ -94,7 +103,21 @@ pub fn harden_rootfs(
         changes: Vec::new(),
         linked: BTreeMap::new(),
     };
-    walk.directory(&root_fd, &mut Vec::new(), 0)?;
+    // The walk recurses once per level, which needs more than the main
+    // thread's stack at MAX_DEPTH levels.
+    let walked = std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .stack_size(WALK_STACK_SIZE)
+            .spawn_scoped(scope, || walk.directory(root_fd, &mut Vec::new(), 0))
+            .map_err(|source| HardenError::Rootfs {
+                path: "/".into(),
+                source,
+            })?;
+        handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let root_fd = walked?;
     let mut outside_links = Vec::new();
     for group in std::mem::take(&mut walk.linked).into_values() {
         if group.kept {
@@ -134,17 +157,19 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Walks the directory open as `dir` and returns its descriptor, which
+    /// may be a new one when a deep subdirectory was walked.
     fn directory(
         &mut self,
-        dir: &OwnedFd,
+        mut dir: OwnedFd,
         path: &mut Vec<u8>,
         depth: usize,
-    ) -> Result<(), HardenError> {
+    ) -> Result<OwnedFd, HardenError> {
         if depth > MAX_DEPTH {
             return Err(failure(path, Errno::LOOP));
         }
         let mut names: Vec<Vec<u8>> = Vec::new();
-        let entries = Dir::read_from(dir).map_err(|error| failure(path, error))?;
+        let entries = Dir::read_from(&dir).map_err(|error| failure(path, error))?;
         for entry in entries {
             let entry = entry.map_err(|error| failure(path, error))?;
             let name = entry.file_name().to_bytes();
@@ -161,24 +186,26 @@ impl Walk<'_> {
             path.extend_from_slice(&name);
             let result = self.entry(dir, &name, path, depth);
             path.truncate(before);
-            result?;
+            dir = result?;
         }
-        Ok(())
+        Ok(dir)
     }
 
+    /// Handles one entry of the directory open as `dir` and returns the
+    /// directory's descriptor.
     fn entry(
         &mut self,
-        dir: &OwnedFd,
+        dir: OwnedFd,
         name: &[u8],
         path: &mut Vec<u8>,
         depth: usize,
-    ) -> Result<(), HardenError> {
+    ) -> Result<OwnedFd, HardenError> {
         let name = std::ffi::CString::new(name).map_err(|_| failure(path, Errno::INVAL))?;
         // Opening a symlink fails here (ELOOP), so a link swapped in after
         // the directory was read is skipped, never followed.
-        let fd = match open_beneath(dir, &name) {
+        let fd = match open_beneath(&dir, &name) {
             Ok(fd) => fd,
-            Err(Errno::LOOP) | Err(Errno::NOENT) | Err(Errno::XDEV) => return Ok(()),
+            Err(Errno::LOOP) | Err(Errno::NOENT) | Err(Errno::XDEV) => return Ok(dir),
             Err(error) => return Err(failure(path, error)),
         };
         let stat = fstat(&fd).map_err(|error| failure(path, error))?;
@@ -186,7 +213,7 @@ impl Walk<'_> {
         let entry_type = match kind {
             FileType::Directory => EntryType::Directory,
             FileType::RegularFile => EntryType::Regular,
-            _ => return Ok(()),
+            _ => return Ok(dir),
         };
         let kept = self.keep.iter().any(|kept| **kept == **path);
         if entry_type == EntryType::Regular && stat.st_nlink > 1 {
@@ -204,10 +231,33 @@ impl Walk<'_> {
         } else if !kept {
             self.change(&fd, entry_type, &stat, std::slice::from_ref(path))?;
         }
-        if entry_type == EntryType::Directory {
-            self.directory(&fd, path, depth + 1)?;
+        if entry_type != EntryType::Directory {
+            return Ok(dir);
         }
-        Ok(())
+        if depth < OPEN_LEVELS {
+            self.directory(fd, path, depth + 1)?;
+            return Ok(dir);
+        }
+        // Deep: close this directory while the subdirectory is walked, and
+        // reopen it through `..` only if it is still the same directory.
+        let parent = fstat(&dir).map_err(|error| failure(path, error))?;
+        drop(dir);
+        let child = self.directory(fd, path, depth + 1)?;
+        let back = openat(
+            &child,
+            c"..",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|error| failure(path, error))?;
+        let reopened = fstat(&back).map_err(|error| failure(path, error))?;
+        if (reopened.st_dev, reopened.st_ino) != (parent.st_dev, parent.st_ino) {
+            return Err(HardenError::Rootfs {
+                path: absolute_bytes(path),
+                source: std::io::Error::other("the directory was moved while it was walked"),
+            });
+        }
+        Ok(back)
     }
 
     /// Changes the file open as `fd` and lists the change under each of
@@ -290,6 +340,8 @@ fn open_beneath(dir: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
 
 /// Opens `path` (relative to the root) beneath the root, following no
 /// symlink in any component. Returns `None` when it has gone.
+// NOTE: a hardlinked file whose path is longer than PATH_MAX (4096 bytes)
+// fails here with ENAMETOOLONG, which ends the run.
 fn reopen(root: &OwnedFd, path: &[u8]) -> Result<Option<OwnedFd>, HardenError> {
     let name = std::ffi::CString::new(path).map_err(|_| failure(path, Errno::INVAL))?;
     match open_beneath(root, &name) {
@@ -447,6 +499,24 @@ mod tests {
             .map(|change| change.path.as_str())
             .collect();
         assert_eq!(paths, ["/bin/inner", "/bin/inner2"]);
+    }
+
+    #[test]
+    fn deep_tree_is_walked() {
+        let scratch = tempfile::tempdir().unwrap();
+        let root = scratch.path().join("root");
+        let mut deep = root.clone();
+        for _ in 0..200 {
+            deep.push("d");
+        }
+        make(&deep.join("su"), 0o4755);
+        make(&root.join("d/d/z"), 0o4755);
+
+        let outcome = harden_rootfs(&root, &HardenOptions::default(), false).unwrap();
+        assert_eq!(mode_of(&deep.join("su")), 0o755);
+        assert_eq!(mode_of(&root.join("d/d/z")), 0o755);
+        assert_eq!(outcome.changes.len(), 2);
+        assert_eq!(outcome.changes[0].path, format!("/{}su", "d/".repeat(200)));
     }
 
     #[test]

@@ -582,3 +582,37 @@ fn full_disk_is_a_write_error() {
     assert!(!stderr.contains("cannot read"), "{stderr}");
     assert_eq!(std::fs::read_dir(&small).unwrap().count(), 0);
 }
+
+#[test]
+fn rootfs_deep_tree_within_fd_limit() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path().join("root");
+    let mut deep = root.clone();
+    for _ in 0..400 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let su = deep.join("su");
+    std::fs::write(&su, b"x").unwrap();
+    std::fs::set_permissions(&su, std::fs::Permissions::from_mode(0o4755)).unwrap();
+
+    // 64 descriptors are far fewer than the 400 levels.
+    let binary = assert_cmd::cargo::cargo_bin("hardfs");
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" harden --rootfs \"$1\"")
+        .arg(&binary)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mode = std::fs::metadata(&su).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755);
+}
