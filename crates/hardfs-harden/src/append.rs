@@ -3,7 +3,7 @@
 //! owner and xattrs. It is fast, but the lower blobs keep their privileged
 //! copies (ghosts), and each changed file's content is stored twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hardfs_fs::{FileKind, ReadOptions};
 use hardfs_image::Image;
@@ -41,14 +41,28 @@ pub(crate) fn appended_entries(
 
     // Read the layers again, keeping the content of every changed file
     // under each of its names.
-    let mut capture = Vec::new();
+    let mut names = BTreeSet::new();
     for path in visible.keys() {
         let file = scan.tree.lookup(path).expect("looked up above");
         if file.inode().kind == FileKind::Regular {
-            capture.push(path.clone().into_boxed_slice());
-            capture.extend(file.other_names().into_iter().map(Vec::into_boxed_slice));
+            names.insert(path.clone().into_boxed_slice());
+            names.extend(file.other_names().into_iter().map(Vec::into_boxed_slice));
         }
     }
+    // A hardlink's content is stored under the name it links to, which a
+    // later layer may have removed from the final view.
+    let mut capture: Vec<Box<[u8]>> = names.iter().cloned().collect();
+    for layer in &scan.layers {
+        for entry in &layer.layer.entries {
+            if entry.entry_type == EntryType::Hardlink && names.contains(&entry.path) {
+                if let Some(target) = &entry.link {
+                    capture.push(target.clone());
+                }
+            }
+        }
+    }
+    capture.sort();
+    capture.dedup();
     let options = ReadOptions {
         capture,
         max_capture_size: MAX_CONTENT_SIZE,
@@ -95,7 +109,9 @@ pub(crate) fn appended_entries(
             FileKind::Symlink => continue,
         };
         let (uid, gid) = edit.owner.unwrap_or((inode.uid, inode.gid));
-        entry = entry.mode(inode.mode & !edit.clear_bits).owner(uid, gid);
+        entry = entry
+            .mode((inode.mode & !edit.clear_bits) | edit.add_bits)
+            .owner(uid, gid);
         for (name, value) in inode.xattrs() {
             if !(edit.drop_capability && **name == *CAPABILITY_XATTR) {
                 entry = entry.xattr(name, value);

@@ -42,8 +42,10 @@ pub enum HardenError {
     RootUser { configured: String },
     #[error("cannot resolve the runtime user `{spec}`: {reason}")]
     User { spec: String, reason: String },
-    #[error("cannot re-emit `{path}` in append mode: its content was not found in any layer")]
+    #[error("cannot re-emit `{path}` in append mode: its content was not found in any layer; use --mode rewrite")]
     AppendContent { path: String },
+    #[error("--keep `{path}` is a glob; give each path to keep with its own --keep")]
+    KeepGlob { path: String },
     #[error("invalid --remove glob `{glob}`: {reason}")]
     InvalidGlob { glob: String, reason: String },
     #[error("invalid output reference `{reference}`: {reason}")]
@@ -60,6 +62,8 @@ pub enum HardenError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot harden the root filesystem `{}`: {reason}", path.display())]
+    RootfsDirectory { path: PathBuf, reason: String },
     #[error("cannot harden `{path}` in the root filesystem")]
     Rootfs {
         path: String,

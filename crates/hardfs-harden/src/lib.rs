@@ -30,9 +30,10 @@ pub use compress::{
 pub use error::HardenError;
 pub use metadata::INPUT_ANNOTATION;
 pub use options::{HardenOptions, OutputFormat, OutputReference};
+pub use output::remove_staging_files;
 pub use plan::{Action, Change, DroppedVolume, EntryEdit, KeptPath, Metadata, Plan};
 pub use remove::preset;
-pub use rootfs::harden_rootfs;
+pub use rootfs::{harden_rootfs, RootfsOutcome};
 pub use scan::{Scan, ScannedLayer};
 pub use user::{CreatedUser, RuntimeUser};
 

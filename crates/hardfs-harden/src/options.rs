@@ -35,6 +35,9 @@ pub struct HardenOptions {
     /// Globs of final-view paths to remove with whiteouts (a leading `/`
     /// is optional; `*` does not cross `/`).
     pub remove: Vec<String>,
+    /// Globs of the removal presets, removed like `remove` but with no
+    /// warning when one matches nothing.
+    pub remove_presets: Vec<String>,
     /// Compression of rewritten and added layers; `None` keeps each
     /// layer's input compression.
     pub compression: Option<Compression>,
@@ -58,6 +61,7 @@ impl Default for HardenOptions {
             writable: None,
             drop_volumes: false,
             remove: Vec::new(),
+            remove_presets: Vec::new(),
             compression: None,
             threads: 0,
             append: false,
@@ -119,11 +123,105 @@ impl OutputReference {
         if name.as_deref() == Some("") {
             return Err(invalid("the name after the path is empty"));
         }
+        let name = match (format, name) {
+            (_, None) => None,
+            (OutputFormat::DockerArchive, Some(name)) => {
+                Some(docker_name(&name).map_err(|reason| invalid(&reason))?)
+            }
+            (_, Some(name)) => {
+                check_ref_name(&name).map_err(|reason| invalid(&reason))?;
+                Some(name)
+            }
+        };
         Ok(OutputReference {
             format,
             path: PathBuf::from(path),
             name,
         })
+    }
+}
+
+/// Checks a docker-archive `NAME[:TAG]` (a lowercase repository and a tag,
+/// which `podman load` requires) and returns it with the tag `latest` when
+/// none is given.
+fn docker_name(name: &str) -> Result<String, String> {
+    if name.contains('@') {
+        return Err(format!("`{name}` has a digest; give NAME:TAG"));
+    }
+    let last_slash = name.rfind('/').map_or(0, |slash| slash + 1);
+    let (repository, tag) = match name[last_slash..].rfind(':') {
+        Some(colon) => name.split_at(last_slash + colon),
+        None => (name, ":latest"),
+    };
+    let tag = &tag[1..];
+    let tag_ok = tag.len() <= 128
+        && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !tag_ok {
+        return Err(format!(
+            "the tag `{tag}` must be 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
+        ));
+    }
+    let mut components: Vec<&str> = repository.split('/').collect();
+    let has_domain = components.len() > 1
+        && (components[0].contains(['.', ':']) || components[0] == "localhost");
+    if has_domain {
+        let domain = components.remove(0);
+        let (host, port) = match domain.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (domain, None),
+        };
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        let port_ok =
+            port.is_none_or(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+        if !host_ok || !port_ok {
+            return Err(format!("the registry `{domain}` is not a host name[:port]"));
+        }
+    }
+    for component in components {
+        let chars_ok = component
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        let ends_ok = component.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && component.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !chars_ok || !ends_ok {
+            return Err(format!(
+                "the repository `{repository}` must be lowercase letters, digits and `.`, `_`, `-` between them, in `/`-separated parts"
+            ));
+        }
+    }
+    Ok(format!("{repository}:{tag}"))
+}
+
+/// Checks an `org.opencontainers.image.ref.name` against the grammar of
+/// the OCI image layout: `/`-separated parts of letters and digits joined
+/// by one of `-._:@+` (or `--`).
+fn check_ref_name(name: &str) -> Result<(), String> {
+    let separator = |c: char| matches!(c, '-' | '.' | '_' | ':' | '@' | '+');
+    let component_ok = |component: &str| {
+        let bytes = component.as_bytes();
+        !component.is_empty()
+            && component.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && component.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && component
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || separator(c))
+            && bytes.windows(2).all(|pair| {
+                let both = separator(pair[0] as char) && separator(pair[1] as char);
+                !both || pair == b"--"
+            })
+    };
+    if name.split('/').all(component_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the ref name `{name}` must be letters and digits joined by one of `-._:@+`, in `/`-separated parts"
+        ))
     }
 }
 
@@ -145,6 +243,38 @@ mod tests {
         let output = OutputReference::parse("oci-archive:o.tar:v2").unwrap();
         assert_eq!(output.format, OutputFormat::OciArchive);
         assert_eq!(output.name.as_deref(), Some("v2"));
+    }
+
+    #[test]
+    fn docker_archive_names_are_checked() {
+        let name = |text: &str| OutputReference::parse(text).map(|output| output.name.unwrap());
+        assert_eq!(name("docker-archive:o.tar:app").unwrap(), "app:latest");
+        assert_eq!(
+            name("docker-archive:o.tar:localhost:5000/team/app").unwrap(),
+            "localhost:5000/team/app:latest"
+        );
+        assert_eq!(
+            name("docker-archive:o.tar:localhost/tester/privapp:h").unwrap(),
+            "localhost/tester/privapp:h"
+        );
+        let error = name("docker-archive:o.tar:UPPER/App:1").unwrap_err();
+        assert!(error.to_string().contains("lowercase"), "{error}");
+        assert!(name("docker-archive:o.tar:app:bad tag").is_err());
+        assert!(name("docker-archive:o.tar:app@sha256:00").is_err());
+    }
+
+    #[test]
+    fn oci_ref_names_are_checked() {
+        let name = |text: &str| OutputReference::parse(text).map(|output| output.name.unwrap());
+        assert_eq!(name("oci:out:v1.2-rc").unwrap(), "v1.2-rc");
+        assert_eq!(
+            name("oci:out:example.com/app:1").unwrap(),
+            "example.com/app:1"
+        );
+        let error = name("oci:out:bad tag!").unwrap_err();
+        assert!(error.to_string().contains("ref name"), "{error}");
+        assert!(name("oci:out:a..b").is_err());
+        assert!(name("oci:out:-a").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use hardfs_tar::{EntryBuilder, Writer};
 use serde_json::json;
@@ -15,6 +16,38 @@ use crate::HardenError;
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Staging directories and temporary archives that exist now, so that a
+/// signal handler can remove them (a signal ends the process without
+/// running `Drop`).
+static STAGING_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn staging_paths() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    STAGING_PATHS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn forget(path: &Path) {
+    staging_paths().retain(|staged| staged != path);
+}
+
+/// Removes the staging files of every write in progress. For a signal
+/// handler: the write it interrupts leaves no partial output behind.
+pub fn remove_staging_files() {
+    for path in std::mem::take(&mut *staging_paths()) {
+        let removed = if path.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        if let Err(error) = removed {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), %error, "cannot remove staging files");
+            }
+        }
+    }
+}
 
 /// A staging directory laid out as an OCI image layout.
 pub struct Staging {
@@ -34,6 +67,7 @@ impl Staging {
             });
         }
         let dir = temporary_sibling(&output.path, "staging");
+        staging_paths().push(dir.clone());
         let blobs = dir.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(|source| HardenError::Write {
             path: blobs.clone(),
@@ -114,16 +148,20 @@ impl Staging {
             })
         };
         if self.output.format == OutputFormat::Oci {
+            // Forgotten first: once renamed, the directory is the output.
+            forget(&self.dir);
             rename(&self.dir)?;
             self.committed = true;
             return Ok(());
         }
         let archive = temporary_sibling(&target, "archive");
+        staging_paths().push(archive.clone());
         self.archive = Some(archive.clone());
         write_archive(&self.dir, &archive)?;
         if target.symlink_metadata().is_ok() {
             return Err(HardenError::OutputExists { path: target });
         }
+        forget(&archive);
         rename(&archive)?;
         self.archive = None;
         Ok(())
@@ -134,9 +172,11 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
+            forget(&self.dir);
         }
         if let Some(archive) = &self.archive {
             let _ = fs::remove_file(archive);
+            forget(archive);
         }
     }
 }
@@ -227,4 +267,29 @@ fn list_files(dir: &Path) -> Result<Vec<(String, bool)>, HardenError> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_cleanup_removes_staging_files() {
+        let scratch = tempfile::tempdir().unwrap();
+        let output = OutputReference::parse(&format!(
+            "oci-archive:{}",
+            scratch.path().join("out.tar").display()
+        ))
+        .unwrap();
+        let staging = Staging::create(&output).unwrap();
+        let dir = staging.dir.clone();
+        std::fs::write(staging.blobs().join("partial"), b"x").unwrap();
+        assert!(dir.is_dir());
+
+        remove_staging_files();
+        assert!(!dir.exists());
+        assert!(!staging_paths().contains(&dir));
+        drop(staging);
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+    }
 }

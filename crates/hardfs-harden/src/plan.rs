@@ -17,6 +17,12 @@ use crate::scan::Scan;
 use crate::user::{plan_user, RuntimeUser};
 use crate::{HardenError, HardenOptions};
 
+/// Top-level directories whose removal breaks nearly every image, named in
+/// a warning when `--remove` matches them.
+const SYSTEM_DIRECTORIES: [&[u8]; 9] = [
+    b"bin", b"etc", b"lib", b"lib64", b"sbin", b"tmp", b"usr", b"var", b"run",
+];
+
 /// Paths the runtime mounts its own file systems on.
 const RUNTIME_MOUNTS: [&[u8]; 3] = [b"dev", b"proc", b"sys"];
 
@@ -84,6 +90,8 @@ pub struct Change {
 pub struct EntryEdit {
     /// Mode bits cleared.
     pub clear_bits: u32,
+    /// Mode bits set (group read or search kept for the runtime user).
+    pub add_bits: u32,
     /// New `uid`, `gid`.
     pub owner: Option<(u64, u64)>,
     pub drop_capability: bool,
@@ -94,8 +102,9 @@ impl EntryEdit {
     /// entry already has what the edit requests.
     pub fn patch_for(&self, entry: &Entry) -> Option<HeaderPatch> {
         let mut patch = HeaderPatch::default();
-        if entry.mode & self.clear_bits != 0 {
-            patch.mode = Some(entry.mode & !self.clear_bits);
+        let mode = (entry.mode & !self.clear_bits) | self.add_bits;
+        if mode != entry.mode {
+            patch.mode = Some(mode);
         }
         if let Some((uid, gid)) = self.owner {
             patch.uid = (entry.uid != uid).then_some(uid);
@@ -174,7 +183,8 @@ pub fn plan(
     config: &hardfs_image::ImageConfig,
     options: &HardenOptions,
 ) -> Result<Plan, HardenError> {
-    let keep = keep_set(&scan.tree, options);
+    let keep = keep_set(&scan.tree, options)?;
+    let layer_keep = layer_keep_sets(scan, &keep);
     let mut plan = Plan {
         edits: vec![BTreeMap::new(); scan.layers.len()],
         previous_user: config.user.clone(),
@@ -191,14 +201,55 @@ pub fn plan(
 
     for (index, layer) in scan.layers.iter().enumerate() {
         for entry in &layer.layer.entries {
-            if !keep.contains(&entry.path) {
+            if !keep.contains(&entry.path) && !layer_keep[index].contains(&entry.path) {
                 plan_entry(&mut plan, &scan.tree, index, entry, options);
             }
         }
     }
 
-    let removed = crate::remove::matching_paths(&scan.tree, &options.remove)?;
-    plan.warnings = crate::remove::command_warnings(&scan.tree, config, &removed);
+    let globs: Vec<String> = options
+        .remove
+        .iter()
+        .chain(&options.remove_presets)
+        .cloned()
+        .collect();
+    let (removed, unmatched) = crate::remove::matching_paths(&scan.tree, &globs)?;
+    plan.warnings = missing_keeps(scan, options);
+    plan.warnings.extend(
+        unmatched
+            .iter()
+            .filter(|glob| options.remove.contains(glob))
+            .map(|glob| {
+                format!("--remove {glob}: matches no path in the image, so it removes nothing")
+            }),
+    );
+    plan.warnings.extend(
+        removed
+            .iter()
+            .filter(|path| SYSTEM_DIRECTORIES.contains(&path.as_slice()))
+            .map(|path| {
+                format!(
+                    "--remove removes {}, a system directory: most programs in the image need it",
+                    absolute_bytes(path)
+                )
+            }),
+    );
+    plan.warnings.extend(crate::remove::command_warnings(
+        &scan.tree, config, &removed,
+    ));
+    if let Some(paths) = &options.writable {
+        plan.warnings.extend(
+            paths
+                .iter()
+                .filter(|path| {
+                    normalize(path.as_bytes())
+                        .map_or(true, |normalized| scan.tree.lookup(&normalized).is_none())
+                })
+                .map(|path| {
+                    format!("--writable {path}: the image has no such path, so it gives no write access")
+                }),
+        );
+    }
     plan.removed = removed.iter().map(|path| absolute_bytes(path)).collect();
     plan.whiteouts = removed.into_iter().map(Vec::into_boxed_slice).collect();
     plan_volumes(&mut plan, config, options);
@@ -208,6 +259,16 @@ pub fn plan(
         lock_user_writable(&mut plan, &scan.tree, &user, &keep, options);
     }
     plan.tmpfs = sticky_dirs(&scan.tree);
+    // Removed paths are neither writable nor in need of a tmpfs.
+    let gone = |path: &String| {
+        normalize(path.as_bytes()).is_ok_and(|path| {
+            plan.whiteouts
+                .iter()
+                .any(|removed| is_under(&path, removed))
+        })
+    };
+    plan.writable.retain(|path| !gone(path));
+    plan.tmpfs.retain(|path| !gone(path));
     plan.user = Some(user);
     plan.changes
         .sort_by(|a, b| (&a.path, a.layer).cmp(&(&b.path, b.layer)));
@@ -215,10 +276,14 @@ pub fn plan(
 }
 
 /// Normalized kept paths and every other name of their inodes, because
-/// patching any hardlinked name would change the kept file too.
-fn keep_set(tree: &Tree, options: &HardenOptions) -> BTreeSet<Box<[u8]>> {
+/// patching any hardlinked name would change the kept file too. A kept
+/// path is a path, not a glob.
+fn keep_set(tree: &Tree, options: &HardenOptions) -> Result<BTreeSet<Box<[u8]>>, HardenError> {
     let mut keep = BTreeSet::new();
     for (path, _) in &options.keep {
+        if path.contains(['*', '?', '[']) {
+            return Err(HardenError::KeepGlob { path: path.clone() });
+        }
         let Ok(path) = normalize(path.as_bytes()) else {
             continue;
         };
@@ -227,7 +292,56 @@ fn keep_set(tree: &Tree, options: &HardenOptions) -> BTreeSet<Box<[u8]>> {
         }
         keep.insert(path);
     }
-    keep
+    Ok(keep)
+}
+
+/// For each layer, the names of hardlink groups in that layer's blob with
+/// a kept member. A hidden name (a first name that a later layer removed)
+/// contains the content and mode the other names link to, so it is kept too.
+fn layer_keep_sets(scan: &Scan, keep: &BTreeSet<Box<[u8]>>) -> Vec<BTreeSet<Box<[u8]>>> {
+    scan.layers
+        .iter()
+        .map(|layer| {
+            let mut groups: BTreeMap<&[u8], Vec<&[u8]>> = BTreeMap::new();
+            for entry in &layer.layer.entries {
+                if entry.entry_type == EntryType::Hardlink {
+                    if let Some(target) = entry.link.as_deref() {
+                        groups.entry(target).or_default().push(&entry.path);
+                    }
+                }
+            }
+            let mut kept = BTreeSet::new();
+            for (target, names) in groups {
+                let touched =
+                    keep.contains(target) || names.iter().any(|name| keep.contains(*name));
+                if touched {
+                    kept.insert(Box::from(target));
+                    kept.extend(names.into_iter().map(Box::from));
+                }
+            }
+            kept
+        })
+        .collect()
+}
+
+/// Warnings for kept paths that no layer has, in the final view or as a
+/// hidden lower copy.
+fn missing_keeps(scan: &Scan, options: &HardenOptions) -> Vec<String> {
+    let exists = |path: &[u8]| {
+        scan.tree.lookup(path).is_some()
+            || scan
+                .layers
+                .iter()
+                .any(|layer| layer.layer.entries.iter().any(|entry| *entry.path == *path))
+    };
+    options
+        .keep
+        .iter()
+        .filter(|(path, _)| {
+            normalize(path.as_bytes()).map_or(true, |normalized| !exists(&normalized))
+        })
+        .map(|(path, _)| format!("--keep {path}: the image has no such path, so it keeps nothing"))
+        .collect()
 }
 
 /// Plans the bit changes of one layer entry.
@@ -241,6 +355,7 @@ fn plan_entry(
     let (clear, actions) = bits_to_clear(
         entry.entry_type,
         entry.mode,
+        entry.gid,
         entry.xattr(CAPABILITY_XATTR).is_some(),
         options,
     );
@@ -288,6 +403,7 @@ fn plan_entry(
 pub(crate) fn bits_to_clear(
     entry_type: EntryType,
     mode: u32,
+    gid: u64,
     has_capability: bool,
     options: &HardenOptions,
 ) -> (u32, Vec<Action>) {
@@ -311,14 +427,22 @@ pub(crate) fn bits_to_clear(
     if options.drop_capabilities && has_capability {
         actions.push(Action::DropCapability);
     }
+    // Device nodes, FIFOs and symlinks keep their modes: a runtime mounts
+    // its own /dev, and a chroot or build that uses the image's /dev/null
+    // needs it writable by every user.
+    let has_contents = matches!(
+        entry_type,
+        EntryType::Regular | EntryType::Hardlink | EntryType::Directory
+    );
     let sticky_dir = entry_type == EntryType::Directory && mode & 0o1000 != 0;
-    if options.clear_world_writable
-        && mode & 0o002 != 0
-        && entry_type != EntryType::Symlink
-        && !sticky_dir
-    {
+    if options.clear_world_writable && mode & 0o002 != 0 && has_contents && !sticky_dir {
         actions.push(Action::ClearWorldWrite);
         clear |= 0o002;
+        // Group write left on a root-group path is what audit reports as
+        // group0-writable, so it goes too.
+        if gid == 0 {
+            clear |= 0o020;
+        }
     }
     (clear, actions)
 }
@@ -415,7 +539,7 @@ fn lock_user_writable(
         .collect();
     // Depth and searchability of each open ancestor directory.
     let mut stack: Vec<(usize, bool)> = Vec::new();
-    let mut locked: Vec<(Vec<u8>, usize, Metadata)> = Vec::new();
+    let mut locked: Vec<(Vec<u8>, usize, Metadata, Metadata)> = Vec::new();
     tree.walk(|path, file| {
         let depth = if path.is_empty() {
             0
@@ -427,14 +551,14 @@ fn lock_user_writable(
         }
         let reachable = stack.last().is_none_or(|&(_, searchable)| searchable);
         let inode = file.inode();
-        let mode = effective_mode(inode.kind, inode.mode, options);
+        let mode = effective_mode(inode.kind, inode.mode, inode.gid, options);
         if inode.kind == FileKind::Directory {
             stack.push((
                 depth,
                 reachable && user.can(inode.uid, inode.gid, mode, 0o1),
             ));
         }
-        let exempt = inode.kind == FileKind::Symlink
+        let exempt = !matches!(inode.kind, FileKind::Regular | FileKind::Directory)
             || is_runtime_mount(path)
             || keep.contains(path)
             || writable.iter().any(|root| is_under(path, root));
@@ -444,47 +568,85 @@ fn lock_user_writable(
                 uid: inode.uid,
                 gid: inode.gid,
             };
-            locked.push((path.to_vec(), file.layer(), before));
+            let after = locked_metadata(before, user);
+            locked.push((path.to_vec(), file.layer(), before, after));
             for other in file.other_names() {
                 if let Some(name) = tree.lookup(&other) {
-                    locked.push((other, name.layer(), before));
+                    locked.push((other, name.layer(), before, after));
                 }
             }
         }
     });
-    for (path, layer, before) in locked {
+    for (path, layer, before, after) in locked {
         let edit = plan.edits[layer].entry(path.clone().into()).or_default();
         if edit.owner.is_some() {
             continue;
         }
-        edit.owner = Some((0, 0));
+        edit.owner = Some((after.uid, after.gid));
         edit.clear_bits |= 0o022;
+        edit.add_bits |= after.mode & !before.mode;
         plan.changes.push(Change {
             path: absolute_bytes(&path),
             layer,
             actions: vec![Action::LockOwnership],
             before,
-            after: Metadata {
-                mode: before.mode & !0o022,
-                uid: 0,
-                gid: 0,
-            },
+            after,
             hidden: false,
-            reason: format!(
-                "{} ({}:{})",
-                Action::LockOwnership.reason(),
-                user.uid,
-                user.gid
-            ),
+            reason: if after.gid == 0 {
+                format!(
+                    "{} ({}:{})",
+                    Action::LockOwnership.reason(),
+                    user.uid,
+                    user.gid
+                )
+            } else {
+                format!(
+                    "{} ({}:{}); the group keeps the user's read and search access",
+                    Action::LockOwnership.reason(),
+                    user.uid,
+                    user.gid
+                )
+            },
         });
     }
 }
 
-/// Computes the mode after the bit changes this run makes to every entry.
-fn effective_mode(kind: FileKind, mode: u32, options: &HardenOptions) -> u32 {
+/// Owner and mode of a path whose ownership moves to root. The runtime
+/// user keeps the read and search access it had: when root ownership
+/// with group 0 would take it away, the group becomes the user's primary
+/// group and gets those bits (never write).
+fn locked_metadata(before: Metadata, user: &RuntimeUser) -> Metadata {
+    let locked = Metadata {
+        mode: before.mode & !0o022,
+        uid: 0,
+        gid: 0,
+    };
+    let had: u32 = [0o4, 0o1]
+        .into_iter()
+        .filter(|&bit| user.can(before.uid, before.gid, before.mode, bit))
+        .sum();
+    let keeps = [0o4, 0o1]
+        .into_iter()
+        .filter(|&bit| had & bit != 0)
+        .all(|bit| user.can(locked.uid, locked.gid, locked.mode, bit));
+    if keeps {
+        return locked;
+    }
+    Metadata {
+        mode: locked.mode | (had << 3),
+        gid: user.gid,
+        ..locked
+    }
+}
+
+/// Computes the mode after the bit changes this run makes to every entry
+/// (see [`bits_to_clear`]).
+fn effective_mode(kind: FileKind, mode: u32, gid: u64, options: &HardenOptions) -> u32 {
+    let has_contents = matches!(kind, FileKind::Regular | FileKind::Directory);
     let sticky_dir = kind == FileKind::Directory && mode & 0o1000 != 0;
-    if options.clear_world_writable && kind != FileKind::Symlink && !sticky_dir {
-        mode & !0o002
+    if options.clear_world_writable && mode & 0o002 != 0 && has_contents && !sticky_dir {
+        let group = if gid == 0 { 0o020 } else { 0 };
+        mode & !(0o002 | group)
     } else {
         mode
     }
@@ -527,6 +689,7 @@ mod tests {
     fn edit_patches_only_what_differs() {
         let edit = EntryEdit {
             clear_bits: 0o6002,
+            add_bits: 0,
             owner: Some((0, 0)),
             drop_capability: true,
         };

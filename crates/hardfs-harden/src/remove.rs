@@ -33,12 +33,17 @@ pub fn preset(name: &str) -> Option<&'static [&'static str]> {
     }
 }
 
-/// Paths to remove: the top-most matching path of each subtree.
-pub(crate) fn matching_paths(tree: &Tree, globs: &[String]) -> Result<Vec<Vec<u8>>, HardenError> {
+/// Paths to remove (the top-most matching path of each subtree), and the
+/// globs that matched nothing.
+pub(crate) fn matching_paths(
+    tree: &Tree,
+    globs: &[String],
+) -> Result<(Vec<Vec<u8>>, Vec<String>), HardenError> {
     if globs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let set = compile(globs)?;
+    let mut matched = vec![false; globs.len()];
     let mut removed: Vec<Vec<u8>> = Vec::new();
     tree.walk(|path, _| {
         if path.is_empty() {
@@ -51,11 +56,21 @@ pub(crate) fn matching_paths(tree: &Tree, globs: &[String]) -> Result<Vec<Vec<u8
             return;
         }
         let text = String::from_utf8_lossy(path);
-        if set.is_match(text.as_ref()) {
+        let matches = set.matches(text.as_ref());
+        for &index in &matches {
+            matched[index] = true;
+        }
+        if !matches.is_empty() {
             removed.push(path.to_vec());
         }
     });
-    Ok(removed)
+    let unmatched = globs
+        .iter()
+        .zip(matched)
+        .filter(|(_, matched)| !matched)
+        .map(|(glob, _)| glob.clone())
+        .collect();
+    Ok((removed, unmatched))
 }
 
 fn compile(globs: &[String]) -> Result<GlobSet, HardenError> {

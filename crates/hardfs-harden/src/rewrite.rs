@@ -63,7 +63,14 @@ pub fn rewrite_layer(
             edits.get(&path)?.patch_for(entry)
         })
     })
-    .map_err(tar_error)?;
+    .map_err(|error| match error {
+        // A full disk is a failure to write the output, not to read the layer.
+        hardfs_tar::TarError::Write { source, .. } => HardenError::Write {
+            path: temporary.clone(),
+            source,
+        },
+        error => tar_error(error),
+    })?;
     let mut written = sink.finish(&temporary, blobs)?;
     written.patched = stats.patched;
     tracing::debug!(

@@ -88,13 +88,23 @@ fn scan_layer(
         digest: info.digest.clone(),
         source,
     };
-    let (compression, stream) = decompress(&mut blob, MAX_LAYER_SIZE).map_err(tar_error)?;
+    let (compression, stream) = match decompress(&mut blob, MAX_LAYER_SIZE) {
+        Ok(opened) => opened,
+        Err(source) => return Err(blob_mismatch(image, index).unwrap_or(tar_error(source))),
+    };
     let mut stream = Hashing::new(stream);
-    let layer = read_layer(&mut stream, options).map_err(|source| HardenError::Layer {
-        layer: index,
-        digest: info.digest.clone(),
-        source,
-    })?;
+    let layer = match read_layer(&mut stream, options) {
+        Ok(layer) => layer,
+        Err(source) => {
+            drop(stream);
+            let error = HardenError::Layer {
+                layer: index,
+                digest: info.digest.clone(),
+                source,
+            };
+            return Err(blob_mismatch(image, index).unwrap_or(error));
+        }
+    };
     let (stream, diff_id, _) = stream.finish();
     drop(stream);
     // The decompressor may stop before the blob's last bytes.
@@ -102,14 +112,7 @@ fn scan_layer(
         .map_err(|source| tar_error(hardfs_tar::TarError::Io { offset: 0, source }))?;
     let (_, digest, blob_size) = blob.finish();
 
-    if diff_id != info.diff_id {
-        return Err(HardenError::DigestMismatch {
-            layer: index,
-            what: "DiffID",
-            expected: info.diff_id.clone(),
-            actual: diff_id,
-        });
-    }
+    // The blob digest first: a damaged blob also changes the DiffID.
     if !info.digest.is_empty() && digest != info.digest {
         return Err(HardenError::DigestMismatch {
             layer: index,
@@ -118,11 +121,39 @@ fn scan_layer(
             actual: digest,
         });
     }
+    if diff_id != info.diff_id {
+        return Err(HardenError::DigestMismatch {
+            layer: index,
+            what: "DiffID",
+            expected: info.diff_id.clone(),
+            actual: diff_id,
+        });
+    }
     tracing::debug!(layer = index, %digest, compression = compression.as_str(), "read layer");
     Ok(ScannedLayer {
         layer,
         digest,
         blob_size,
         compression,
+    })
+}
+
+/// Hashes the blob of a layer that could not be parsed, because a damaged
+/// blob is the likelier cause. Returns the mismatch when the format names
+/// the blob's digest and the hash differs.
+fn blob_mismatch(image: &Image, index: usize) -> Option<HardenError> {
+    let expected = &image.layers[index].digest;
+    if expected.is_empty() {
+        return None;
+    }
+    let (blob, _) = image.open_layer_blob(index).ok()?;
+    let mut blob = Hashing::new(blob);
+    std::io::copy(&mut blob, &mut std::io::sink()).ok()?;
+    let (_, actual, _) = blob.finish();
+    (actual != *expected).then(|| HardenError::DigestMismatch {
+        layer: index,
+        what: "blob digest",
+        expected: expected.clone(),
+        actual,
     })
 }

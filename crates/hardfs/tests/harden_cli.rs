@@ -71,7 +71,7 @@ fn rootfs_mode_clears_bits() {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "/su  layer 0  4755 0:0 -> 0755 0:0  clear-setuid",
+            "/su  4755 0:0 -> 0755 0:0  clear-setuid",
         ));
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o755);

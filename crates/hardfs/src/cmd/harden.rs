@@ -14,6 +14,7 @@ use crate::cli::{HardenArgs, HardenChange, HardenMode, LayerCompression, Removal
 use crate::cmd::Hint;
 
 pub fn run(args: &HardenArgs) -> Result<u8> {
+    check_args(args)?;
     let mut options = options(args);
     options.keep.extend(settings_keeps(args.config.as_deref())?);
     let output = match &args.output {
@@ -21,14 +22,20 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         None => None,
     };
     if let Some(root) = &args.rootfs {
-        let changes = hardfs_harden::harden_rootfs(root, &options, args.dry_run)
-            .with_context(|| format!("cannot harden `{}`", root.display()))?;
+        let outcome = match hardfs_harden::harden_rootfs(root, &options, args.dry_run) {
+            Ok(outcome) => outcome,
+            Err(error @ HardenError::RootfsDirectory { .. }) => return Err(error.into()),
+            Err(error) => {
+                return Err(anyhow::Error::new(error)
+                    .context(format!("cannot harden `{}`", root.display())))
+            }
+        };
         let mut out = std::io::stdout().lock();
         render::print_rootfs(
             &mut out,
             args.format,
             &root.display().to_string(),
-            &changes,
+            &outcome,
             args.dry_run,
         )?;
         return Ok(0);
@@ -67,6 +74,8 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         return Ok(0);
     }
     let output = output.expect("clap requires --output without --dry-run");
+    check_output_outside_input(&reference, &output)?;
+    install_signal_cleanup();
     let outcome = hardfs_harden::write(&image, &scan, &plan, &options, &output)
         .with_context(|| format!("cannot write `{}`", output.path.display()))?;
     render::print(&mut out, args.format, &summary, Some(&outcome))?;
@@ -77,6 +86,83 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// Rejects options that do not apply or cannot work, before any reading.
+fn check_args(args: &HardenArgs) -> Result<()> {
+    if args.rootfs.is_some() {
+        let image_only = [
+            ("--user", args.user.is_some()),
+            ("--create-user", args.create_user.is_some()),
+            ("--allow-root", args.allow_root),
+            ("--writable", !args.writable.is_empty()),
+            ("--drop-volumes", args.drop_volumes),
+            ("--remove", !args.remove.is_empty()),
+            ("--preset", !args.preset.is_empty()),
+            ("--compression", args.compression.is_some()),
+            ("--mode append", args.mode == HardenMode::Append),
+        ];
+        let given: Vec<&str> = image_only
+            .iter()
+            .filter(|(_, given)| *given)
+            .map(|(name, _)| *name)
+            .collect();
+        if !given.is_empty() {
+            return Err(anyhow::anyhow!(
+                "{} cannot be used with --rootfs",
+                given.join(", ")
+            )
+            .context(Hint(
+                "--rootfs only clears setuid, setgid, capabilities and world-write in place; the runtime user, ownership, removals and layers belong to image outputs".into(),
+            )));
+        }
+    }
+    if let Some(relative) = args.writable.iter().find(|path| !path.starts_with('/')) {
+        anyhow::bail!("--writable `{relative}` is not an absolute path; give the path in the image, starting with `/`");
+    }
+    if let Some(name) = &args.create_user {
+        if name == "root" {
+            anyhow::bail!("--create-user root: root is the user hardening moves away from; name a new non-root user");
+        }
+    }
+    Ok(())
+}
+
+/// Rejects an output path inside the input image's directory or archive:
+/// writing there would change the input while it is read.
+fn check_output_outside_input(input: &Reference, output: &OutputReference) -> Result<()> {
+    let absolute = |path: &Path| -> Option<std::path::PathBuf> {
+        let parent = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty());
+        let parent = parent.unwrap_or(Path::new(".")).canonicalize().ok()?;
+        Some(parent.join(path.file_name()?))
+    };
+    let (Some(input_path), Some(output_path)) =
+        (input.path.canonicalize().ok(), absolute(&output.path))
+    else {
+        return Ok(());
+    };
+    if output_path.starts_with(&input_path) {
+        anyhow::bail!(
+            "the output `{}` is inside the input `{}`; write it elsewhere",
+            output.path.display(),
+            input.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Removes the staging files of the write in progress on SIGINT or
+/// SIGTERM, then exits with status 130 as verify does.
+fn install_signal_cleanup() {
+    let installed = ctrlc::set_handler(|| {
+        hardfs_harden::remove_staging_files();
+        std::process::exit(130);
+    });
+    if let Err(error) = installed {
+        tracing::warn!(%error, "cannot install the signal handler; an interrupted run may leave its staging files behind");
+    }
 }
 
 fn options(args: &HardenArgs) -> HardenOptions {
@@ -99,7 +185,8 @@ fn options(args: &HardenArgs) -> HardenOptions {
         allow_root: args.allow_root,
         writable: (!args.writable.is_empty()).then(|| args.writable.clone()),
         drop_volumes: args.drop_volumes,
-        remove: removals(args),
+        remove: args.remove.clone(),
+        remove_presets: preset_globs(args),
         compression: args.compression.map(|compression| match compression {
             LayerCompression::Gzip => Compression::Gzip,
             LayerCompression::Zstd => Compression::Zstd,
@@ -110,8 +197,8 @@ fn options(args: &HardenArgs) -> HardenOptions {
     }
 }
 
-fn removals(args: &HardenArgs) -> Vec<String> {
-    let mut globs = args.remove.clone();
+fn preset_globs(args: &HardenArgs) -> Vec<String> {
+    let mut globs = Vec::new();
     for preset in &args.preset {
         let name = match preset {
             RemovalPreset::Shells => "shells",

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use hardfs_harden::{Change, LayerAction, Outcome, Plan, Scan};
+use hardfs_harden::{Change, LayerAction, Outcome, Plan, RootfsOutcome, Scan};
 use hardfs_image::Image;
 use serde::Serialize;
 
@@ -91,38 +91,59 @@ pub fn print_rootfs(
     out: &mut impl Write,
     format: ListFormat,
     root: &str,
-    changes: &[Change],
+    outcome: &RootfsOutcome,
     dry_run: bool,
 ) -> std::io::Result<()> {
+    let changes = &outcome.changes;
     if format == ListFormat::Json {
         let value = serde_json::json!({
             "version": JSON_VERSION,
             "dry_run": dry_run,
             "rootfs": root,
             "changes": changes,
+            "outside_links": outcome.outside_links,
         });
         serde_json::to_writer_pretty(&mut *out, &value)?;
         return writeln!(out);
     }
     let verb = if dry_run { "would change" } else { "changed" };
-    writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+    if changes.is_empty() {
+        writeln!(out, "rootfs: {root}\n{verb} nothing")?;
+    } else {
+        writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+    }
     for change in changes {
-        print_change(out, change)?;
+        print_change(out, change, false)?;
+    }
+    if !outcome.outside_links.is_empty() {
+        writeln!(
+            out,
+            "left unchanged, because another hardlinked name lies outside {root}:"
+        )?;
+        for path in &outcome.outside_links {
+            writeln!(out, "  {path}")?;
+        }
     }
     Ok(())
 }
 
-fn print_change(out: &mut impl Write, change: &Change) -> std::io::Result<()> {
+/// Prints one change. `with_layer` adds the layer, for image changes only,
+/// because a root filesystem has no layers.
+fn print_change(out: &mut impl Write, change: &Change, with_layer: bool) -> std::io::Result<()> {
     let actions: Vec<&str> = change
         .actions
         .iter()
         .map(|action| action.as_str())
         .collect();
+    let layer = if with_layer {
+        format!("  layer {}", change.layer)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "  {}  layer {}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
+        "  {}{layer}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
         change.path,
-        change.layer,
         change.before.mode,
         change.before.uid,
         change.before.gid,
@@ -175,7 +196,7 @@ fn print_text(
         summary.layer_count
     )?;
     for change in summary.changes {
-        print_change(out, change)?;
+        print_change(out, change, true)?;
     }
     for kept in summary.kept {
         writeln!(out, "kept: {} ({})", kept.path, kept.reason)?;
