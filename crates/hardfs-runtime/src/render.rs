@@ -4,10 +4,13 @@
 
 use serde::Serialize;
 
+use crate::kubernetes::dns_label;
 use crate::size::format_size;
-use crate::{EngineKind, Owner, Profile, RuntimeError, WritablePath};
+use crate::{EngineKind, MountKind, Owner, Profile, RuntimeError, WritablePath};
 
-pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions, PatchOutput};
+pub use crate::kubernetes::{
+    claim_names, kubernetes_patch, kubernetes_pod, KubernetesOptions, PatchOutput,
+};
 
 /// The sysctl that lets a non-root user bind ports below 1024. Docker
 /// sets it to 0 by default since 20.10; podman 4 does not.
@@ -41,8 +44,49 @@ pub fn tmpfs_options(path: &WritablePath, profile: &Profile, engine: EngineKind)
     options
 }
 
-/// Builds the `run` flags that apply a profile.
-pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
+/// Names the persistent volume of an image volume at `path`: a DNS-1123
+/// label from the last component of `image` (or any other prefix) and the
+/// path, so `postgres:16` and `/var/lib/postgresql/data` give
+/// `postgres-16-var-lib-postgresql-data`. The same name serves as engine
+/// volume, compose volume and Kubernetes claim.
+pub fn volume_source(image: &str, path: &str) -> String {
+    let base = image.rsplit('/').next().unwrap_or(image);
+    dns_label(base, path)
+}
+
+/// Where a profile is applied, for [`hidden_content`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// podman, which copies the image's files into a new tmpfs
+    /// (`tmpfs-copyup`) and into a new named volume.
+    Podman,
+    /// docker and compose, which copy into a new named volume only.
+    Docker,
+    /// Kubernetes, whose emptyDir and new claims start empty.
+    Kubernetes,
+    /// An OCI runtime, whose tmpfs starts empty.
+    Oci,
+}
+
+/// The paths with files in the image that the platform mounts an empty
+/// file system over, so that the process does not see those files.
+pub fn hidden_content(profile: &Profile, platform: Target) -> Vec<&str> {
+    profile
+        .paths
+        .iter()
+        .filter(|path| path.image_content)
+        .filter(|path| match platform {
+            Target::Podman => false,
+            Target::Docker => path.mount == MountKind::Tmpfs,
+            Target::Kubernetes | Target::Oci => true,
+        })
+        .map(|path| path.path.as_str())
+        .collect()
+}
+
+/// Builds the `run` flags that apply a profile. Image volumes are mounted
+/// from named volumes called `volume_source(volume_prefix, PATH)`.
+pub fn engine_flags(profile: &Profile, engine: EngineKind, volume_prefix: &str) -> Vec<String> {
     let mut flags = vec!["--read-only".to_string()];
     if engine == EngineKind::Podman {
         // Under --read-only, podman mounts its own tmpfs on /tmp, /var/tmp
@@ -50,12 +94,24 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
         flags.push("--read-only-tmpfs=false".into());
     }
     for path in &profile.paths {
-        flags.push("--tmpfs".into());
-        flags.push(format!(
-            "{}:{}",
-            path.path,
-            tmpfs_options(path, profile, engine)
-        ));
+        match path.mount {
+            MountKind::Tmpfs => {
+                flags.push("--tmpfs".into());
+                flags.push(format!(
+                    "{}:{}",
+                    path.path,
+                    tmpfs_options(path, profile, engine)
+                ));
+            }
+            MountKind::Volume => {
+                flags.push("--mount".into());
+                flags.push(format!(
+                    "type=volume,source={},destination={}",
+                    volume_source(volume_prefix, &path.path),
+                    path.path
+                ));
+            }
+        }
     }
     flags.extend(user_flags(profile));
     flags.extend(["--cap-drop".into(), "ALL".into()]);
@@ -91,7 +147,7 @@ pub fn port_flags(profile: &Profile) -> Vec<String> {
 /// Formats the flags as one shell-quoted command line.
 pub fn engine_command(profile: &Profile, engine: EngineKind, image: &str) -> String {
     let mut words = vec![engine.program().to_string(), "run".into()];
-    words.extend(engine_flags(profile, engine));
+    words.extend(engine_flags(profile, engine, image));
     words.push(image.into());
     shell_join(&words)
 }
@@ -109,10 +165,14 @@ pub fn shell_join(words: &[String]) -> String {
         .join(" ")
 }
 
-/// A compose file with one service.
+/// A compose file with one service, and the named volumes it mounts.
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ComposeFile {
     pub services: std::collections::BTreeMap<String, ComposeService>,
+    /// Named volumes with default settings; compose creates each one, and
+    /// the engine copies the image's files into it on first use.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub volumes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// The compose fields that mirror the docker flags.
@@ -128,6 +188,9 @@ pub struct ComposeService {
     pub security_opt: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
+    /// `NAME:PATH` mounts of named volumes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sysctls: std::collections::BTreeMap<String, String>,
 }
@@ -136,6 +199,12 @@ pub struct ComposeService {
 /// a docker engine, so the tmpfs options are docker's. Write it with
 /// [`compose_yaml`].
 pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
+    let volumes: Vec<(String, &str)> = profile
+        .paths
+        .iter()
+        .filter(|path| path.mount == MountKind::Volume)
+        .map(|path| (volume_source(image, &path.path), path.path.as_str()))
+        .collect();
     let mut sysctls = std::collections::BTreeMap::new();
     if profile.needs_unprivileged_ports() {
         sysctls.insert(UNPRIVILEGED_PORT_SYSCTL.to_string(), "0".to_string());
@@ -157,6 +226,7 @@ pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
         tmpfs: profile
             .paths
             .iter()
+            .filter(|path| path.mount == MountKind::Tmpfs)
             .map(|path| {
                 format!(
                     "{}:{}",
@@ -165,10 +235,18 @@ pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
                 )
             })
             .collect(),
+        volumes: volumes
+            .iter()
+            .map(|(name, path)| format!("{name}:{path}"))
+            .collect(),
         sysctls,
     };
     ComposeFile {
         services: [(service.to_string(), compose_service)].into(),
+        volumes: volumes
+            .into_iter()
+            .map(|(name, _)| (name, std::collections::BTreeMap::new()))
+            .collect(),
     }
 }
 
@@ -216,6 +294,10 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RuntimeError> {
 
 /// Builds a runtime-spec `config.json` fragment with `root.readonly`, one
 /// tmpfs mount per path, the user, no capabilities and `noNewPrivileges`.
+///
+/// A runtime spec has no named volumes, and a bind mount needs a host
+/// directory that hardfs cannot choose, so image volumes get a tmpfs here
+/// too; the caller warns that their data does not survive the container.
 pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
     let mounts: Vec<serde_json::Value> = profile
         .paths
@@ -287,6 +369,7 @@ mod tests {
             paths: vec![WritablePath {
                 path: "/var/lib/nginx".into(),
                 reasons: vec![Reason::Learned],
+                mount: crate::MountKind::Tmpfs,
                 size: 8 << 20,
                 mode: 0o755,
                 owner: Owner::User,
