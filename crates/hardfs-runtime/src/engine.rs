@@ -344,9 +344,19 @@ impl Engine for CliEngine {
     }
 
     fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+        // `--volumes` removes the anonymous volumes that the engine made
+        // for image volumes the run did not mount, as `learn` does not.
         let args: &[&str] = match self.kind {
-            EngineKind::Podman => &["rm", "--force", "--ignore", "--time", "0", container],
-            EngineKind::Docker => &["rm", "--force", container],
+            EngineKind::Podman => &[
+                "rm",
+                "--force",
+                "--volumes",
+                "--ignore",
+                "--time",
+                "0",
+                container,
+            ],
+            EngineKind::Docker => &["rm", "--force", "--volumes", container],
         };
         self.checked(args).map(|_| ())
     }
@@ -443,6 +453,24 @@ fn engine_problem(kind: EngineKind, error: &RuntimeError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_never_pulls() {
+        let spec = RunSpec {
+            name: "c".into(),
+            image: "localhost/x:1".into(),
+            ..RunSpec::default()
+        };
+        let arguments = spec.arguments();
+        let at = arguments.iter().position(|word| word == "--pull").unwrap();
+        assert_eq!(arguments[at + 1], "never");
+        assert!(
+            at < arguments
+                .iter()
+                .position(|word| word == "localhost/x:1")
+                .unwrap()
+        );
+    }
 
     #[test]
     fn missing_program_named_with_next_step() {

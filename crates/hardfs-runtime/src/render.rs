@@ -418,4 +418,114 @@ mod tests {
         assert_eq!(quote_base_60("  user: 1000"), "  user: 1000");
         assert_eq!(quote_base_60("  read_only: true"), "  read_only: true");
     }
+
+    /// A profile with a database volume, which has files in the image,
+    /// and a `/run` tmpfs with files too.
+    fn volume_profile() -> Profile {
+        let mut profile = www_data_profile();
+        profile.paths = vec![
+            WritablePath {
+                path: "/run".into(),
+                reasons: vec![Reason::Runtime],
+                mount: MountKind::Tmpfs,
+                size: 16 << 20,
+                mode: 0o755,
+                owner: Owner::User,
+                image_content: true,
+            },
+            WritablePath {
+                path: "/var/lib/postgresql/data".into(),
+                reasons: vec![Reason::Volume],
+                mount: MountKind::Volume,
+                size: 64 << 20,
+                mode: 0o700,
+                owner: Owner::User,
+                image_content: true,
+            },
+        ];
+        profile
+    }
+
+    #[test]
+    fn volume_becomes_named_mount() {
+        let flags = engine_flags(&volume_profile(), EngineKind::Docker, "postgres:16");
+        let at = flags.iter().position(|flag| flag == "--mount").unwrap();
+        assert_eq!(
+            flags[at + 1],
+            "type=volume,source=postgres-16-var-lib-postgresql-data,destination=/var/lib/postgresql/data"
+        );
+        let tmpfs: Vec<&String> = flags
+            .windows(2)
+            .filter(|pair| pair[0] == "--tmpfs")
+            .map(|pair| &pair[1])
+            .collect();
+        assert_eq!(
+            tmpfs,
+            ["/run:rw,nosuid,nodev,noexec,size=16m,mode=0755,uid=33,gid=33"]
+        );
+    }
+
+    #[test]
+    fn compose_declares_named_volume() {
+        let file = compose(&volume_profile(), "library/postgres:16", "db");
+        let yaml = compose_yaml(&file).unwrap();
+        let parsed: ComposeFile = serde_saphyr::from_str(&yaml).unwrap();
+        let name = "postgres-16-var-lib-postgresql-data";
+        assert_eq!(parsed.volumes.keys().collect::<Vec<_>>(), [name], "{yaml}");
+        let service = &parsed.services["db"];
+        assert_eq!(
+            service.volumes,
+            [format!("{name}:/var/lib/postgresql/data")],
+            "{yaml}"
+        );
+        assert_eq!(service.tmpfs.len(), 1, "{yaml}");
+        assert!(service.tmpfs[0].starts_with("/run:"), "{yaml}");
+    }
+
+    #[test]
+    fn hidden_content_per_target() {
+        let profile = volume_profile();
+        assert!(hidden_content(&profile, Target::Podman).is_empty());
+        assert_eq!(hidden_content(&profile, Target::Docker), ["/run"]);
+        assert_eq!(
+            hidden_content(&profile, Target::Kubernetes),
+            ["/run", "/var/lib/postgresql/data"]
+        );
+        assert_eq!(
+            hidden_content(&profile, Target::Oci),
+            ["/run", "/var/lib/postgresql/data"]
+        );
+    }
+
+    #[test]
+    fn kubernetes_volume_is_claim_with_comment() {
+        let options = KubernetesOptions {
+            pod: "db".into(),
+            container: None,
+            image: "postgres:16".into(),
+        };
+        let yaml = kubernetes_pod(&volume_profile(), &options).unwrap();
+        assert!(
+            yaml.starts_with("# hardfs: the PersistentVolumeClaim `postgres-16-var-lib-postgresql-data` must exist before this Pod starts\n"),
+            "{yaml}"
+        );
+        for path in ["/run", "/var/lib/postgresql/data"] {
+            assert!(
+                yaml.contains(&format!("# hardfs: {path} has files in the image")),
+                "{yaml}"
+            );
+        }
+        let pod: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        let volumes = &pod["spec"]["volumes"];
+        assert_eq!(volumes[0]["emptyDir"]["sizeLimit"], "16Mi");
+        assert_eq!(
+            volumes[1]["persistentVolumeClaim"]["claimName"],
+            "postgres-16-var-lib-postgresql-data"
+        );
+        assert!(volumes[1].get("emptyDir").is_none(), "{yaml}");
+        assert_eq!(
+            claim_names(&volume_profile(), "postgres:16"),
+            ["postgres-16-var-lib-postgresql-data"]
+        );
+    }
 }

@@ -81,6 +81,7 @@ fn nginx_as_www_data_with_learned_paths() {
         user: Some("www-data".into()),
         sizes: vec![("/var/lib/nginx".into(), 8 << 20)],
         bare: false,
+        volumes_as_tmpfs: false,
     };
     let profile = build_profile(&config, &tree, &options);
     assert!(profile.warnings.is_empty(), "{:?}", profile.warnings);
