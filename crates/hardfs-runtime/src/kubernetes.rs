@@ -1,7 +1,8 @@
 //! Kubernetes output: a container `securityContext` that meets the Pod
 //! Security Standards "restricted" profile with a read-only root, and one
-//! `emptyDir` volume per writable path. It is written as a standalone Pod
-//! or patched into an existing manifest.
+//! volume per writable path: an `emptyDir`, or a `persistentVolumeClaim`
+//! for an image volume. It is written as a standalone Pod or patched into
+//! an existing manifest.
 //!
 //! The patch reads the manifest into an order-keeping YAML tree and
 //! changes only the container's `securityContext`, its `volumeMounts` for

@@ -108,7 +108,7 @@ pub struct WritablePath {
     pub path: String,
     pub reasons: Vec<Reason>,
     pub mount: MountKind,
-    /// tmpfs size in bytes; not used for a named volume.
+    /// tmpfs size in bytes, which a named volume does not use.
     pub size: u64,
     /// Permission bits of the mounted directory.
     pub mode: u32,

@@ -104,6 +104,9 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind, volume_prefix: &str) 
                 ));
             }
             MountKind::Volume => {
+                // NOTE: the volume keeps the image directory's owner, with no
+                // `U` or `uid=`, so a non-root user whose image does not give
+                // it the directory cannot write there.
                 flags.push("--mount".into());
                 flags.push(format!(
                     "type=volume,source={},destination={}",
@@ -297,7 +300,7 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RuntimeError> {
 ///
 /// A runtime spec has no named volumes, and a bind mount needs a host
 /// directory that hardfs cannot choose, so image volumes get a tmpfs here
-/// too; the caller warns that their data does not survive the container.
+/// too. The caller warns that their data does not survive the container.
 pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
     let mounts: Vec<serde_json::Value> = profile
         .paths

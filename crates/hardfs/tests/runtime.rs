@@ -478,7 +478,7 @@ fn missing_engine_image_named_without_pull() {
 }
 
 #[test]
-fn learn_that_cannot_start_fails_like_verify() {
+fn unstartable_learn_fails_like_verify() {
     let output = hardfs()
         .args(["learn", &export("redis"), "--", "/hardfs-no-such-program"])
         .output()
