@@ -48,9 +48,14 @@ pub struct RunSpec {
 impl RunSpec {
     /// Builds the `run` arguments, without the program name.
     pub fn arguments(&self) -> Vec<String> {
+        // `--pull never`: the image is always local (loaded by hardfs or
+        // named with --engine-image), so a missing one must not send the
+        // engine to a registry.
         let mut args: Vec<String> = vec![
             "run".into(),
             "--detach".into(),
+            "--pull".into(),
+            "never".into(),
             "--name".into(),
             self.name.clone(),
             "--network".into(),
@@ -121,6 +126,13 @@ pub trait Engine {
     /// A callback that removes the container from a signal handler, where
     /// the engine itself cannot be borrowed; `None` when not needed.
     fn remover(&self, container: &str) -> Option<Box<dyn Fn() + Send>>;
+    /// Creates an empty named volume with a `KEY=VALUE` label. The engine
+    /// copies the image's files into it when a container first mounts it.
+    fn create_volume(&self, name: &str, label: &str) -> Result<(), RuntimeError>;
+    /// Removes a named volume and its data.
+    fn remove_volume(&self, name: &str) -> Result<(), RuntimeError>;
+    /// A callback that removes the volume from a signal handler.
+    fn volume_remover(&self, name: &str) -> Option<Box<dyn Fn() + Send>>;
 }
 
 /// The podman or docker command-line client.
@@ -332,9 +344,19 @@ impl Engine for CliEngine {
     }
 
     fn remove(&self, container: &str) -> Result<(), RuntimeError> {
+        // `--volumes` removes the anonymous volumes that the engine made
+        // for image volumes the run did not mount, as `learn` does not.
         let args: &[&str] = match self.kind {
-            EngineKind::Podman => &["rm", "--force", "--ignore", "--time", "0", container],
-            EngineKind::Docker => &["rm", "--force", container],
+            EngineKind::Podman => &[
+                "rm",
+                "--force",
+                "--volumes",
+                "--ignore",
+                "--time",
+                "0",
+                container,
+            ],
+            EngineKind::Docker => &["rm", "--force", "--volumes", container],
         };
         self.checked(args).map(|_| ())
     }
@@ -347,6 +369,36 @@ impl Engine for CliEngine {
                 tracing::warn!(%container, %error, "cannot remove the container");
             }
         }))
+    }
+
+    fn create_volume(&self, name: &str, label: &str) -> Result<(), RuntimeError> {
+        self.checked(&["volume", "create", "--label", label, name])
+            .map(|_| ())
+    }
+
+    fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        self.checked(&["volume", "rm", "--force", name]).map(|_| ())
+    }
+
+    fn volume_remover(&self, name: &str) -> Option<Box<dyn Fn() + Send>> {
+        let engine = self.clone();
+        let name = name.to_string();
+        Some(Box::new(move || {
+            if let Err(error) = engine.remove_volume(&name) {
+                tracing::warn!(volume = %name, %error, "cannot remove the volume");
+            }
+        }))
+    }
+}
+
+impl CliEngine {
+    /// Whether the engine's storage has an image of this name or ID.
+    pub fn has_image(&self, name: &str) -> Result<bool, RuntimeError> {
+        let args: &[&str] = match self.kind {
+            EngineKind::Podman => &["image", "exists", name],
+            EngineKind::Docker => &["image", "inspect", "--format", "{{.Id}}", name],
+        };
+        Ok(self.output(args)?.status.success())
     }
 }
 
@@ -401,6 +453,24 @@ fn engine_problem(kind: EngineKind, error: &RuntimeError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_never_pulls() {
+        let spec = RunSpec {
+            name: "c".into(),
+            image: "localhost/x:1".into(),
+            ..RunSpec::default()
+        };
+        let arguments = spec.arguments();
+        let at = arguments.iter().position(|word| word == "--pull").unwrap();
+        assert_eq!(arguments[at + 1], "never");
+        assert!(
+            at < arguments
+                .iter()
+                .position(|word| word == "localhost/x:1")
+                .unwrap()
+        );
+    }
 
     #[test]
     fn missing_program_named_with_next_step() {

@@ -1,7 +1,8 @@
 //! Kubernetes output: a container `securityContext` that meets the Pod
 //! Security Standards "restricted" profile with a read-only root, and one
-//! `emptyDir` volume per writable path. It is written as a standalone Pod
-//! or patched into an existing manifest.
+//! volume per writable path: an `emptyDir`, or a `persistentVolumeClaim`
+//! for an image volume. It is written as a standalone Pod or patched into
+//! an existing manifest.
 //!
 //! The patch reads the manifest into an order-keeping YAML tree and
 //! changes only the container's `securityContext`, its `volumeMounts` for
@@ -16,9 +17,9 @@ use std::path::Path;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::render::{to_yaml, UNPRIVILEGED_PORT_SYSCTL};
+use crate::render::{hidden_content, to_yaml, volume_source, Target, UNPRIVILEGED_PORT_SYSCTL};
 use crate::size::kubernetes_quantity;
-use crate::{Profile, RuntimeError, WritablePath};
+use crate::{MountKind, Profile, RuntimeError, WritablePath};
 
 /// Paths whose size is below this use `medium: Memory`; larger ones use
 /// the node's disk, so they do not count against the container's memory.
@@ -279,7 +280,16 @@ struct VolumeMount {
 #[serde(rename_all = "camelCase")]
 struct Volume {
     name: String,
-    empty_dir: EmptyDir,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    empty_dir: Option<EmptyDir>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    persistent_volume_claim: Option<ClaimSource>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClaimSource {
+    claim_name: String,
 }
 
 #[derive(Serialize)]
@@ -309,35 +319,95 @@ fn security_context(profile: &Profile) -> SecurityContext {
 /// Names the volume of a path with a DNS-1123 label: `/var/lib/nginx`
 /// becomes `hardfs-var-lib-nginx`.
 pub(crate) fn volume_name(path: &str) -> String {
-    let mut name = String::from("hardfs");
-    for character in path.chars() {
+    dns_label("hardfs", path)
+}
+
+/// Joins a prefix and a path into a DNS-1123 label of at most 63
+/// characters: lowercase letters, digits and single dashes. A longer label
+/// is cut and ends with a hash of the full text, so that it stays unique.
+pub(crate) fn dns_label(prefix: &str, path: &str) -> String {
+    let mut name = String::new();
+    for character in prefix
+        .chars()
+        .chain(std::iter::once('/'))
+        .chain(path.chars())
+    {
         let character = character.to_ascii_lowercase();
         if character.is_ascii_alphanumeric() {
             name.push(character);
-        } else if !name.ends_with('-') {
+        } else if !name.is_empty() && !name.ends_with('-') {
             name.push('-');
         }
     }
     let mut name = name.trim_end_matches('-').to_string();
+    if name.is_empty() {
+        name.push_str("hardfs");
+    }
     if name.len() > 63 {
-        // Keep the label unique by ending it with a hash of the full path.
-        let hash = path.bytes().fold(0xcbf29ce484222325u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
-        });
+        let hash = prefix
+            .bytes()
+            .chain([0])
+            .chain(path.bytes())
+            .fold(0xcbf29ce484222325u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
+            });
         name.truncate(46);
         name = format!("{}-{:016x}", name.trim_end_matches('-'), hash);
     }
     name
 }
 
-fn volume(path: &WritablePath) -> Volume {
-    Volume {
-        name: volume_name(&path.path),
-        empty_dir: EmptyDir {
-            medium: (path.size < MEMORY_MEDIUM_LIMIT).then(|| "Memory".to_string()),
-            size_limit: kubernetes_quantity(path.size),
+fn volume(path: &WritablePath, image: &str) -> Volume {
+    let name = volume_name(&path.path);
+    match path.mount {
+        MountKind::Tmpfs => Volume {
+            name,
+            empty_dir: Some(EmptyDir {
+                medium: (path.size < MEMORY_MEDIUM_LIMIT).then(|| "Memory".to_string()),
+                size_limit: kubernetes_quantity(path.size),
+            }),
+            persistent_volume_claim: None,
+        },
+        MountKind::Volume => Volume {
+            name,
+            empty_dir: None,
+            persistent_volume_claim: Some(ClaimSource {
+                claim_name: volume_source(image, &path.path),
+            }),
         },
     }
+}
+
+/// The claims that a profile's Pod refers to, which must exist before the
+/// Pod can start.
+pub fn claim_names(profile: &Profile, image: &str) -> Vec<String> {
+    profile
+        .paths
+        .iter()
+        .filter(|path| path.mount == MountKind::Volume)
+        .map(|path| volume_source(image, &path.path))
+        .collect()
+}
+
+/// Builds the YAML comment put above the Pod: the claims to create, and the
+/// paths whose image files a new volume does not have.
+fn header_comment(profile: &Profile, image: &str) -> String {
+    let mut lines = Vec::new();
+    for claim in claim_names(profile, image) {
+        lines.push(format!(
+            "# hardfs: the PersistentVolumeClaim `{claim}` must exist before this Pod starts"
+        ));
+    }
+    for path in hidden_content(profile, Target::Kubernetes) {
+        lines.push(format!(
+            "# hardfs: {path} has files in the image, and the volume mounted there starts empty; copy them in with an initContainer (see docs/profile.md)"
+        ));
+    }
+    let mut text = lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text
 }
 
 fn mount(path: &WritablePath) -> VolumeMount {
@@ -486,7 +556,7 @@ fn patch_container(
     kept_paths
 }
 
-fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept_paths: &[String]) {
+fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept_paths: &[String], image: &str) {
     let names: Vec<String> = profile
         .paths
         .iter()
@@ -505,7 +575,7 @@ fn patch_volumes(pod_spec: &mut Node, profile: &Profile, kept_paths: &[String]) 
             .paths
             .iter()
             .filter(|path| !kept_paths.contains(&path.path))
-            .map(|path| Node::from_value(&volume(path))),
+            .map(|path| Node::from_value(&volume(path, image))),
     );
 }
 
@@ -523,7 +593,7 @@ pub fn kubernetes_pod(
     let mut warnings = Vec::new();
     let kept_paths = patch_container(&mut container, profile, &mut warnings);
     let mut pod_spec = Node::Mapping(vec![("containers".into(), Node::Sequence(vec![container]))]);
-    patch_volumes(&mut pod_spec, profile, &kept_paths);
+    patch_volumes(&mut pod_spec, profile, &kept_paths, &options.image);
     patch_pod_security(&mut pod_spec, profile, &mut warnings);
     let pod = Node::Mapping(vec![
         ("apiVersion".into(), Node::String("v1".into())),
@@ -534,7 +604,7 @@ pub fn kubernetes_pod(
         ),
         ("spec".into(), pod_spec),
     ]);
-    to_yaml(&pod)
+    Ok(header_comment(profile, &options.image) + &to_yaml(&pod)?)
 }
 
 /// Returns the keys that lead to the pod spec of a workload kind.
@@ -560,10 +630,14 @@ pub struct PatchOutput {
 /// Applies the profile to every Pod, Deployment, StatefulSet, DaemonSet,
 /// ReplicaSet, Job or CronJob in a manifest file, and returns the file
 /// written again. Documents of other kinds are kept as they are.
+///
+/// `image` names the image, from which the claims of image volumes are
+/// named.
 pub fn kubernetes_patch(
     profile: &Profile,
     file: &Path,
     container: Option<&str>,
+    image: &str,
 ) -> Result<PatchOutput, RuntimeError> {
     let text = std::fs::read_to_string(file).map_err(|source| RuntimeError::PatchRead {
         path: file.into(),
@@ -595,7 +669,7 @@ pub fn kubernetes_patch(
                 .get_mut(key)
                 .ok_or_else(|| unsupported(format!("the {kind} has no `{}`", path.join("."))))?;
         }
-        patch_pod_spec(pod_spec, profile, container, &mut warnings)
+        patch_pod_spec(pod_spec, profile, container, image, &mut warnings)
             .map_err(|reason| unsupported(format!("{kind}: {reason}")))?;
         patched += 1;
     }
@@ -604,7 +678,7 @@ pub fn kubernetes_patch(
             "no Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob in it".into(),
         ));
     }
-    let mut output = String::new();
+    let mut output = header_comment(profile, image);
     for (index, document) in documents.iter().enumerate() {
         if index > 0 {
             output.push_str("---\n");
@@ -621,6 +695,7 @@ fn patch_pod_spec(
     pod_spec: &mut Node,
     profile: &Profile,
     container: Option<&str>,
+    image: &str,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let containers = match pod_spec.get_mut("containers") {
@@ -651,7 +726,7 @@ fn patch_pod_spec(
         .and_then(Node::as_str)
         .unwrap_or_default()
         .to_string();
-    patch_volumes(pod_spec, profile, &kept_paths);
+    patch_volumes(pod_spec, profile, &kept_paths, image);
     patch_pod_security(pod_spec, profile, warnings);
     check_pod_fields(pod_spec, &patched, warnings);
     Ok(())
@@ -699,6 +774,7 @@ mod tests {
                 WritablePath {
                     path: "/run".into(),
                     reasons: vec![Reason::Runtime],
+                    mount: crate::MountKind::Tmpfs,
                     size: 16 << 20,
                     mode: 0o755,
                     owner: Owner::User,
@@ -707,6 +783,7 @@ mod tests {
                 WritablePath {
                     path: "/tmp".into(),
                     reasons: vec![Reason::Temporary],
+                    mount: crate::MountKind::Tmpfs,
                     size: 64 << 20,
                     mode: 0o1777,
                     owner: Owner::Shared,
@@ -768,7 +845,8 @@ spec:
     fn patch(text: &str, container: Option<&str>) -> Result<String, RuntimeError> {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
-        kubernetes_patch(&sample_profile(), file.path(), container).map(|output| output.yaml)
+        kubernetes_patch(&sample_profile(), file.path(), container, "db:1")
+            .map(|output| output.yaml)
     }
 
     #[test]
@@ -886,7 +964,7 @@ spec:
     fn patch_output(text: &str) -> PatchOutput {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
-        kubernetes_patch(&sample_profile(), file.path(), Some("web")).unwrap()
+        kubernetes_patch(&sample_profile(), file.path(), Some("web"), "db:1").unwrap()
     }
 
     #[test]
@@ -959,9 +1037,9 @@ spec:
     fn patch_again_replaces_own_mounts() {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), DEPLOYMENT).unwrap();
-        let first = kubernetes_patch(&sample_profile(), file.path(), Some("db")).unwrap();
+        let first = kubernetes_patch(&sample_profile(), file.path(), Some("db"), "db:1").unwrap();
         std::fs::write(file.path(), &first.yaml).unwrap();
-        let second = kubernetes_patch(&sample_profile(), file.path(), Some("db")).unwrap();
+        let second = kubernetes_patch(&sample_profile(), file.path(), Some("db"), "db:1").unwrap();
         assert_eq!(second.yaml, first.yaml);
         assert!(
             !second

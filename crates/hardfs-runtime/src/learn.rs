@@ -8,7 +8,8 @@ use hardfs_fs::{FileKind, Tree};
 use crate::profile::{has_option_separator, is_below, DEFAULT_SIZE};
 use crate::render::{port_flags, tmpfs_options, user_flags};
 use crate::session::{
-    failed_write_paths, run_spec, suggest_directories, wait_ready, ContainerGuard,
+    failed_write_paths, run_spec, start_failure_stderr, suggest_directories, wait_ready,
+    ContainerGuard,
 };
 use crate::{
     parse_diff, reduce_changes, Engine, LearnedPath, LearnedPaths, Owner, Profile, Reason,
@@ -110,6 +111,7 @@ fn run_once(
         let path = WritablePath {
             path: directory.path.clone(),
             reasons: vec![Reason::Learned],
+            mount: crate::MountKind::Tmpfs,
             size: DEFAULT_SIZE,
             mode: 0o755,
             owner: Owner::User,
@@ -125,7 +127,22 @@ fn run_once(
     // The guard names the container before it exists, so that a signal
     // during `run` still removes it.
     let guard = ContainerGuard::new(engine, spec.name.clone());
-    engine.run(&spec)?;
+    if let Err(error) = engine.run(&spec) {
+        // A process that cannot be started is the image failing, as in
+        // `verify`, not an engine error.
+        let stderr = start_failure_stderr(error)?;
+        drop(guard);
+        return Ok(Run {
+            ready: false,
+            reason: format!(
+                "the container did not start: {}",
+                stderr.lines().last().unwrap_or("").trim()
+            ),
+            logs: stderr,
+            diff: String::new(),
+            arguments,
+        });
+    }
 
     let readiness = wait_ready(engine, &guard.id, &publish, &options.run)?;
     if readiness.ready {
@@ -239,6 +256,8 @@ mod tests {
     /// writes `/srv/data/file`.
     struct DeniedEngine {
         needs: Vec<&'static str>,
+        /// The exit status of a `run` that cannot start the process.
+        start_status: Option<&'static str>,
         started: Mutex<Vec<RunSpec>>,
         removed: Mutex<Vec<String>>,
     }
@@ -247,6 +266,7 @@ mod tests {
         fn new(needs: &[&'static str]) -> DeniedEngine {
             DeniedEngine {
                 needs: needs.to_vec(),
+                start_status: None,
                 started: Mutex::new(Vec::new()),
                 removed: Mutex::new(Vec::new()),
             }
@@ -279,7 +299,14 @@ mod tests {
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
             self.started.lock().unwrap().push(spec.clone());
-            Ok(spec.name.clone())
+            match self.start_status {
+                Some(status) => Err(RuntimeError::EngineCommand {
+                    command: format!("podman run {}", spec.name),
+                    status: status.into(),
+                    stderr: "Error: crun: executable file `/app/server` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found".into(),
+                }),
+                None => Ok(spec.name.clone()),
+            }
         }
         fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
             let running = self.missing().is_none();
@@ -309,6 +336,15 @@ mod tests {
             Ok(())
         }
         fn remover(&self, _: &str) -> Option<Box<dyn Fn() + Send>> {
+            None
+        }
+        fn create_volume(&self, _: &str, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("learn creates no volume")
+        }
+        fn remove_volume(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("learn creates no volume")
+        }
+        fn volume_remover(&self, _: &str) -> Option<Box<dyn Fn() + Send>> {
             None
         }
     }
@@ -382,6 +418,28 @@ mod tests {
         );
         let names: Vec<String> = started.iter().map(|spec| spec.name.clone()).collect();
         assert_eq!(*engine.removed.lock().unwrap(), names);
+    }
+
+    #[test]
+    fn start_failure_is_not_ready() {
+        let mut engine = DeniedEngine::new(&[]);
+        engine.start_status = Some("exit status: 127");
+        let outcome = learn(&engine, &image_tree(), &options()).unwrap();
+
+        assert!(!outcome.ready);
+        assert!(
+            outcome
+                .reason
+                .starts_with("the container did not start: Error: crun"),
+            "{}",
+            outcome.reason
+        );
+        assert!(outcome.learned.paths.is_empty());
+        assert_eq!(outcome.runs.len(), 1);
+        assert_eq!(engine.removed.lock().unwrap().len(), 1);
+
+        engine.start_status = Some("exit status: 125");
+        assert!(learn(&engine, &image_tree(), &options()).is_err());
     }
 
     #[test]

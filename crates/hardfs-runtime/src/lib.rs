@@ -31,7 +31,8 @@ pub use learn::{learn, LearnOptions, LearnOutcome, MAX_LEARN_RUNS};
 pub use learned::{LearnedPath, LearnedPaths, LEARNED_FORMAT, LEARNED_VERSION};
 pub use probe::{Probe, ProbeOutcome};
 pub use profile::{
-    build_profile, Owner, Profile, ProfileOptions, ProfileWarning, Reason, RunUser, WritablePath,
+    build_profile, MountKind, Owner, Profile, ProfileOptions, ProfileWarning, Reason, RunUser,
+    WritablePath,
 };
 pub use session::{
     cleanup_on_signal, failed_write_paths, is_system_directory, load_engine_image,

@@ -39,6 +39,9 @@ pub struct ProfileOptions {
     pub sizes: Vec<(String, u64)>,
     /// Leaves every path out: a read-only root with nothing writable.
     pub bare: bool,
+    /// Mounts image volumes as tmpfs (emptyDir in Kubernetes) instead of
+    /// persistent named volumes.
+    pub volumes_as_tmpfs: bool,
 }
 
 /// The reason a path is writable.
@@ -86,13 +89,26 @@ pub enum Owner {
     User,
 }
 
-/// One writable path, mounted as a tmpfs.
+/// How a writable path is mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MountKind {
+    /// A tmpfs, or an emptyDir in Kubernetes: empty at each start.
+    Tmpfs,
+    /// A persistent named volume, or a PersistentVolumeClaim in
+    /// Kubernetes. Used for image volumes, whose data must survive a
+    /// restart.
+    Volume,
+}
+
+/// One writable path and how it is mounted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WritablePath {
     /// Absolute path inside the container, symlinks resolved in the image.
     pub path: String,
     pub reasons: Vec<Reason>,
-    /// tmpfs size in bytes.
+    pub mount: MountKind,
+    /// tmpfs size in bytes, which a named volume does not use.
     pub size: u64,
     /// Permission bits of the mounted directory.
     pub mode: u32,
@@ -461,6 +477,7 @@ fn merge(paths: &mut Vec<WritablePath>, path: String, reason: Reason) {
     paths.push(WritablePath {
         path,
         reasons,
+        mount: MountKind::Tmpfs,
         size: 0,
         mode: 0,
         owner: Owner::User,
@@ -484,6 +501,13 @@ fn finish(path: &mut WritablePath, tree: &Tree, scan: &TreeScan, options: &Profi
         (false, None) => 0o755,
     };
     path.image_content = scan.non_empty.contains(&relative);
+    // A path below an image volume is folded into it by `merge`, so the
+    // volume reason marks a whole mount point the image declared.
+    path.mount = if path.reasons.contains(&Reason::Volume) && !options.volumes_as_tmpfs {
+        MountKind::Volume
+    } else {
+        MountKind::Tmpfs
+    };
     let default = if path.reasons.contains(&Reason::Runtime) && path.path == "/run" {
         RUN_SIZE
     } else {
@@ -691,6 +715,38 @@ mod tests {
             profile.warnings.contains(&warning),
             "{:?}",
             profile.warnings
+        );
+    }
+
+    #[test]
+    fn volume_mounted_as_named_volume() {
+        let profile = build_profile(&app_config(), &hostile_tree(), &ProfileOptions::default());
+        let mounts: Vec<(&str, MountKind)> = profile
+            .paths
+            .iter()
+            .map(|path| (path.path.as_str(), path.mount))
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                ("/cache", MountKind::Tmpfs),
+                ("/data", MountKind::Volume),
+                ("/tmp", MountKind::Tmpfs),
+                ("/var/run", MountKind::Tmpfs),
+            ]
+        );
+        let options = ProfileOptions {
+            volumes_as_tmpfs: true,
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+        assert!(
+            profile
+                .paths
+                .iter()
+                .all(|path| path.mount == MountKind::Tmpfs),
+            "{:?}",
+            profile.paths
         );
     }
 

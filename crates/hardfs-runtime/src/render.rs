@@ -4,10 +4,13 @@
 
 use serde::Serialize;
 
+use crate::kubernetes::dns_label;
 use crate::size::format_size;
-use crate::{EngineKind, Owner, Profile, RuntimeError, WritablePath};
+use crate::{EngineKind, MountKind, Owner, Profile, RuntimeError, WritablePath};
 
-pub use crate::kubernetes::{kubernetes_patch, kubernetes_pod, KubernetesOptions, PatchOutput};
+pub use crate::kubernetes::{
+    claim_names, kubernetes_patch, kubernetes_pod, KubernetesOptions, PatchOutput,
+};
 
 /// The sysctl that lets a non-root user bind ports below 1024. Docker
 /// sets it to 0 by default since 20.10; podman 4 does not.
@@ -41,8 +44,49 @@ pub fn tmpfs_options(path: &WritablePath, profile: &Profile, engine: EngineKind)
     options
 }
 
-/// Builds the `run` flags that apply a profile.
-pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
+/// Names the persistent volume of an image volume at `path`: a DNS-1123
+/// label from the last component of `image` (or any other prefix) and the
+/// path, so `postgres:16` and `/var/lib/postgresql/data` give
+/// `postgres-16-var-lib-postgresql-data`. The same name serves as engine
+/// volume, compose volume and Kubernetes claim.
+pub fn volume_source(image: &str, path: &str) -> String {
+    let base = image.rsplit('/').next().unwrap_or(image);
+    dns_label(base, path)
+}
+
+/// Where a profile is applied, for [`hidden_content`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// podman, which copies the image's files into a new tmpfs
+    /// (`tmpfs-copyup`) and into a new named volume.
+    Podman,
+    /// docker and compose, which copy into a new named volume only.
+    Docker,
+    /// Kubernetes, whose emptyDir and new claims start empty.
+    Kubernetes,
+    /// An OCI runtime, whose tmpfs starts empty.
+    Oci,
+}
+
+/// The paths with files in the image that the platform mounts an empty
+/// file system over, so that the process does not see those files.
+pub fn hidden_content(profile: &Profile, platform: Target) -> Vec<&str> {
+    profile
+        .paths
+        .iter()
+        .filter(|path| path.image_content)
+        .filter(|path| match platform {
+            Target::Podman => false,
+            Target::Docker => path.mount == MountKind::Tmpfs,
+            Target::Kubernetes | Target::Oci => true,
+        })
+        .map(|path| path.path.as_str())
+        .collect()
+}
+
+/// Builds the `run` flags that apply a profile. Image volumes are mounted
+/// from named volumes called `volume_source(volume_prefix, PATH)`.
+pub fn engine_flags(profile: &Profile, engine: EngineKind, volume_prefix: &str) -> Vec<String> {
     let mut flags = vec!["--read-only".to_string()];
     if engine == EngineKind::Podman {
         // Under --read-only, podman mounts its own tmpfs on /tmp, /var/tmp
@@ -50,12 +94,27 @@ pub fn engine_flags(profile: &Profile, engine: EngineKind) -> Vec<String> {
         flags.push("--read-only-tmpfs=false".into());
     }
     for path in &profile.paths {
-        flags.push("--tmpfs".into());
-        flags.push(format!(
-            "{}:{}",
-            path.path,
-            tmpfs_options(path, profile, engine)
-        ));
+        match path.mount {
+            MountKind::Tmpfs => {
+                flags.push("--tmpfs".into());
+                flags.push(format!(
+                    "{}:{}",
+                    path.path,
+                    tmpfs_options(path, profile, engine)
+                ));
+            }
+            MountKind::Volume => {
+                // NOTE: the volume keeps the image directory's owner, with no
+                // `U` or `uid=`, so a non-root user whose image does not give
+                // it the directory cannot write there.
+                flags.push("--mount".into());
+                flags.push(format!(
+                    "type=volume,source={},destination={}",
+                    volume_source(volume_prefix, &path.path),
+                    path.path
+                ));
+            }
+        }
     }
     flags.extend(user_flags(profile));
     flags.extend(["--cap-drop".into(), "ALL".into()]);
@@ -91,7 +150,7 @@ pub fn port_flags(profile: &Profile) -> Vec<String> {
 /// Formats the flags as one shell-quoted command line.
 pub fn engine_command(profile: &Profile, engine: EngineKind, image: &str) -> String {
     let mut words = vec![engine.program().to_string(), "run".into()];
-    words.extend(engine_flags(profile, engine));
+    words.extend(engine_flags(profile, engine, image));
     words.push(image.into());
     shell_join(&words)
 }
@@ -109,10 +168,14 @@ pub fn shell_join(words: &[String]) -> String {
         .join(" ")
 }
 
-/// A compose file with one service.
+/// A compose file with one service, and the named volumes it mounts.
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ComposeFile {
     pub services: std::collections::BTreeMap<String, ComposeService>,
+    /// Named volumes with default settings; compose creates each one, and
+    /// the engine copies the image's files into it on first use.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub volumes: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// The compose fields that mirror the docker flags.
@@ -128,6 +191,9 @@ pub struct ComposeService {
     pub security_opt: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
+    /// `NAME:PATH` mounts of named volumes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sysctls: std::collections::BTreeMap<String, String>,
 }
@@ -136,6 +202,12 @@ pub struct ComposeService {
 /// a docker engine, so the tmpfs options are docker's. Write it with
 /// [`compose_yaml`].
 pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
+    let volumes: Vec<(String, &str)> = profile
+        .paths
+        .iter()
+        .filter(|path| path.mount == MountKind::Volume)
+        .map(|path| (volume_source(image, &path.path), path.path.as_str()))
+        .collect();
     let mut sysctls = std::collections::BTreeMap::new();
     if profile.needs_unprivileged_ports() {
         sysctls.insert(UNPRIVILEGED_PORT_SYSCTL.to_string(), "0".to_string());
@@ -157,6 +229,7 @@ pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
         tmpfs: profile
             .paths
             .iter()
+            .filter(|path| path.mount == MountKind::Tmpfs)
             .map(|path| {
                 format!(
                     "{}:{}",
@@ -165,10 +238,18 @@ pub fn compose(profile: &Profile, image: &str, service: &str) -> ComposeFile {
                 )
             })
             .collect(),
+        volumes: volumes
+            .iter()
+            .map(|(name, path)| format!("{name}:{path}"))
+            .collect(),
         sysctls,
     };
     ComposeFile {
         services: [(service.to_string(), compose_service)].into(),
+        volumes: volumes
+            .into_iter()
+            .map(|(name, _)| (name, std::collections::BTreeMap::new()))
+            .collect(),
     }
 }
 
@@ -216,6 +297,10 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RuntimeError> {
 
 /// Builds a runtime-spec `config.json` fragment with `root.readonly`, one
 /// tmpfs mount per path, the user, no capabilities and `noNewPrivileges`.
+///
+/// A runtime spec has no named volumes, and a bind mount needs a host
+/// directory that hardfs cannot choose, so image volumes get a tmpfs here
+/// too. The caller warns that their data does not survive the container.
 pub fn oci_fragment(profile: &Profile) -> serde_json::Value {
     let mounts: Vec<serde_json::Value> = profile
         .paths
@@ -287,6 +372,7 @@ mod tests {
             paths: vec![WritablePath {
                 path: "/var/lib/nginx".into(),
                 reasons: vec![Reason::Learned],
+                mount: crate::MountKind::Tmpfs,
                 size: 8 << 20,
                 mode: 0o755,
                 owner: Owner::User,
@@ -334,5 +420,115 @@ mod tests {
         assert_eq!(quote_base_60("  image: nginx:1"), "  image: nginx:1");
         assert_eq!(quote_base_60("  user: 1000"), "  user: 1000");
         assert_eq!(quote_base_60("  read_only: true"), "  read_only: true");
+    }
+
+    /// A profile with a database volume, which has files in the image,
+    /// and a `/run` tmpfs with files too.
+    fn volume_profile() -> Profile {
+        let mut profile = www_data_profile();
+        profile.paths = vec![
+            WritablePath {
+                path: "/run".into(),
+                reasons: vec![Reason::Runtime],
+                mount: MountKind::Tmpfs,
+                size: 16 << 20,
+                mode: 0o755,
+                owner: Owner::User,
+                image_content: true,
+            },
+            WritablePath {
+                path: "/var/lib/postgresql/data".into(),
+                reasons: vec![Reason::Volume],
+                mount: MountKind::Volume,
+                size: 64 << 20,
+                mode: 0o700,
+                owner: Owner::User,
+                image_content: true,
+            },
+        ];
+        profile
+    }
+
+    #[test]
+    fn volume_becomes_named_mount() {
+        let flags = engine_flags(&volume_profile(), EngineKind::Docker, "postgres:16");
+        let at = flags.iter().position(|flag| flag == "--mount").unwrap();
+        assert_eq!(
+            flags[at + 1],
+            "type=volume,source=postgres-16-var-lib-postgresql-data,destination=/var/lib/postgresql/data"
+        );
+        let tmpfs: Vec<&String> = flags
+            .windows(2)
+            .filter(|pair| pair[0] == "--tmpfs")
+            .map(|pair| &pair[1])
+            .collect();
+        assert_eq!(
+            tmpfs,
+            ["/run:rw,nosuid,nodev,noexec,size=16m,mode=0755,uid=33,gid=33"]
+        );
+    }
+
+    #[test]
+    fn compose_declares_named_volume() {
+        let file = compose(&volume_profile(), "library/postgres:16", "db");
+        let yaml = compose_yaml(&file).unwrap();
+        let parsed: ComposeFile = serde_saphyr::from_str(&yaml).unwrap();
+        let name = "postgres-16-var-lib-postgresql-data";
+        assert_eq!(parsed.volumes.keys().collect::<Vec<_>>(), [name], "{yaml}");
+        let service = &parsed.services["db"];
+        assert_eq!(
+            service.volumes,
+            [format!("{name}:/var/lib/postgresql/data")],
+            "{yaml}"
+        );
+        assert_eq!(service.tmpfs.len(), 1, "{yaml}");
+        assert!(service.tmpfs[0].starts_with("/run:"), "{yaml}");
+    }
+
+    #[test]
+    fn hidden_content_per_target() {
+        let profile = volume_profile();
+        assert!(hidden_content(&profile, Target::Podman).is_empty());
+        assert_eq!(hidden_content(&profile, Target::Docker), ["/run"]);
+        assert_eq!(
+            hidden_content(&profile, Target::Kubernetes),
+            ["/run", "/var/lib/postgresql/data"]
+        );
+        assert_eq!(
+            hidden_content(&profile, Target::Oci),
+            ["/run", "/var/lib/postgresql/data"]
+        );
+    }
+
+    #[test]
+    fn kubernetes_volume_is_claim_with_comment() {
+        let options = KubernetesOptions {
+            pod: "db".into(),
+            container: None,
+            image: "postgres:16".into(),
+        };
+        let yaml = kubernetes_pod(&volume_profile(), &options).unwrap();
+        assert!(
+            yaml.starts_with("# hardfs: the PersistentVolumeClaim `postgres-16-var-lib-postgresql-data` must exist before this Pod starts\n"),
+            "{yaml}"
+        );
+        for path in ["/run", "/var/lib/postgresql/data"] {
+            assert!(
+                yaml.contains(&format!("# hardfs: {path} has files in the image")),
+                "{yaml}"
+            );
+        }
+        let pod: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        let volumes = &pod["spec"]["volumes"];
+        assert_eq!(volumes[0]["emptyDir"]["sizeLimit"], "16Mi");
+        assert_eq!(
+            volumes[1]["persistentVolumeClaim"]["claimName"],
+            "postgres-16-var-lib-postgresql-data"
+        );
+        assert!(volumes[1].get("emptyDir").is_none(), "{yaml}");
+        assert_eq!(
+            claim_names(&volume_profile(), "postgres:16"),
+            ["postgres-16-var-lib-postgresql-data"]
+        );
     }
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use hardfs_fs::{FileKind, Tree};
 
-use crate::render::engine_flags;
-use crate::{Engine, Probe, Profile, RunSpec, RuntimeError};
+use crate::render::{engine_flags, volume_source};
+use crate::{Engine, MountKind, Probe, Profile, RunSpec, RuntimeError};
 
 /// How long to wait between two looks at the container.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -82,9 +82,57 @@ impl Drop for ContainerGuard<'_> {
     }
 }
 
+/// Removes a named volume that a run created when dropped, and until then
+/// lets the signal handler remove it. Created before the container's
+/// guard, so that the container, which holds the volume, goes first.
+pub(crate) struct VolumeGuard<'a> {
+    engine: &'a dyn Engine,
+    name: String,
+    token: u64,
+}
+
+impl<'a> VolumeGuard<'a> {
+    /// Creates the volume, registered for removal before it exists.
+    pub(crate) fn create(
+        engine: &'a dyn Engine,
+        name: String,
+        label: &str,
+    ) -> Result<VolumeGuard<'a>, RuntimeError> {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::SeqCst);
+        if let Some(cleanup) = engine.volume_remover(&name) {
+            LIVE_CONTAINERS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((token, cleanup));
+        }
+        let guard = VolumeGuard {
+            engine,
+            name,
+            token,
+        };
+        engine.create_volume(&guard.name, label)?;
+        Ok(guard)
+    }
+}
+
+impl Drop for VolumeGuard<'_> {
+    fn drop(&mut self) {
+        LIVE_CONTAINERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(token, _)| *token != self.token);
+        match self.engine.remove_volume(&self.name) {
+            Ok(()) => tracing::debug!(volume = %self.name, "removed the volume"),
+            Err(error) => tracing::warn!(volume = %self.name, %error, "cannot remove the volume"),
+        }
+    }
+}
+
 /// The label on every container that `learn` and `verify` start, with
-/// `learn` or `verify` as its value. A container left behind by a killed
-/// hardfs is found with `podman ps --all --filter label=dev.hardfs.run`.
+/// `learn` or `verify` as its value, and on every volume that `verify`
+/// creates. A container left behind by a killed hardfs is found with
+/// `podman ps --all --filter label=dev.hardfs.run`, and a volume with
+/// `podman volume ls --filter label=dev.hardfs.run`.
 pub const RUN_LABEL: &str = "dev.hardfs.run";
 
 /// The repository that images are loaded under, one tag per process.
@@ -264,33 +312,29 @@ pub fn verify(
     options: &VerifyOptions,
 ) -> Result<VerifyOutcome, RuntimeError> {
     let started = Instant::now();
-    let flags = engine_flags(profile, engine.kind());
-    let (spec, publish) = run_spec("verify", flags, options)?;
+    let (mut spec, publish) = run_spec("verify", Vec::new(), options)?;
+    // Volumes are named after the container, so that each run starts
+    // with fresh copies of the image's files, as a first deployment does.
+    spec.flags = engine_flags(profile, engine.kind(), &spec.name);
     let arguments = spec.arguments();
+    let label = format!("{RUN_LABEL}=verify");
+    let mut volumes = Vec::new();
+    for path in profile
+        .paths
+        .iter()
+        .filter(|path| path.mount == MountKind::Volume)
+    {
+        let name = volume_source(&spec.name, &path.path);
+        volumes.push(VolumeGuard::create(engine, name, &label)?);
+    }
     // The guard names the container before it exists, so that a signal
     // during `run` still removes it.
     let guard = ContainerGuard::new(engine, spec.name.clone());
     if let Err(error) = engine.run(&spec) {
-        let RuntimeError::EngineCommand {
-            command,
-            status,
-            stderr,
-        } = error
-        else {
-            return Err(error);
-        };
-        // podman and docker exit with 126 when the process cannot be
-        // invoked and 127 when it is not found, and with 125 for their
-        // own errors, such as an unknown image.
-        if !(status.ends_with(" 126") || status.ends_with(" 127")) {
-            return Err(RuntimeError::EngineCommand {
-                command,
-                status,
-                stderr,
-            });
-        }
+        let stderr = start_failure_stderr(error)?;
         let mut outcome = start_failure(profile, arguments, stderr);
         drop(guard);
+        drop(volumes);
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
     }
@@ -319,8 +363,24 @@ pub fn verify(
         outcome.suggestions = suggest_directories(&outcome.failed_writes, tree);
     }
     drop(guard);
+    drop(volumes);
     outcome.elapsed = started.elapsed();
     Ok(outcome)
+}
+
+/// Returns the engine's stderr when `run` failed because the process could
+/// not be started, and the error itself otherwise. podman and docker exit
+/// with 126 when the process cannot be invoked and 127 when it is not
+/// found, and with 125 for their own errors, such as an unknown image.
+pub(crate) fn start_failure_stderr(error: RuntimeError) -> Result<String, RuntimeError> {
+    match error {
+        RuntimeError::EngineCommand { stderr, status, .. }
+            if status.ends_with(" 126") || status.ends_with(" 127") =>
+        {
+            Ok(stderr)
+        }
+        other => Err(other),
+    }
 }
 
 pub(crate) fn run_spec(
@@ -661,6 +721,8 @@ mod tests {
         state: Result<ContainerState, ()>,
         started: Mutex<Vec<String>>,
         removed: Mutex<Vec<String>>,
+        /// `create NAME` and `remove NAME`, in order.
+        volumes: Mutex<Vec<String>>,
     }
 
     impl Engine for FakeEngine {
@@ -709,6 +771,18 @@ mod tests {
         fn remover(&self, _: &str) -> Option<Cleanup> {
             None
         }
+        fn create_volume(&self, name: &str, label: &str) -> Result<(), RuntimeError> {
+            assert_eq!(label, "dev.hardfs.run=verify");
+            self.volumes.lock().unwrap().push(format!("create {name}"));
+            Ok(())
+        }
+        fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+            self.volumes.lock().unwrap().push(format!("remove {name}"));
+            Ok(())
+        }
+        fn volume_remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
     }
 
     fn bare_profile() -> Profile {
@@ -729,6 +803,7 @@ mod tests {
             }),
             started: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
         };
         let outcome = verify(
             &engine,
@@ -755,11 +830,54 @@ mod tests {
     }
 
     #[test]
+    fn verify_creates_and_removes_volumes() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: false,
+                exit_code: 1,
+            }),
+            started: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
+        };
+        let mut profile = bare_profile();
+        profile.paths.push(crate::WritablePath {
+            path: "/var/lib/db".into(),
+            reasons: vec![crate::Reason::Volume],
+            mount: crate::MountKind::Volume,
+            size: 1 << 20,
+            mode: 0o755,
+            owner: crate::Owner::User,
+            image_content: true,
+        });
+        let outcome = verify(&engine, &profile, &Tree::new(), &RunOptions::new("image")).unwrap();
+
+        let container = engine.started.lock().unwrap()[0].clone();
+        let volume = format!("{container}-var-lib-db");
+        assert_eq!(
+            *engine.volumes.lock().unwrap(),
+            [format!("create {volume}"), format!("remove {volume}")]
+        );
+        let mount = format!("type=volume,source={volume},destination=/var/lib/db");
+        assert!(
+            outcome.arguments.contains(&mount),
+            "{:?}",
+            outcome.arguments
+        );
+        assert!(
+            !outcome.arguments.contains(&"--tmpfs".to_string()),
+            "{:?}",
+            outcome.arguments
+        );
+    }
+
+    #[test]
     fn container_removed_on_engine_error() {
         let engine = FakeEngine {
             state: Err(()),
             started: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
         };
         let error = verify(
             &engine,
@@ -825,6 +943,15 @@ mod tests {
             Ok(())
         }
         fn remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
+        fn create_volume(&self, _: &str, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("no volume in these tests")
+        }
+        fn remove_volume(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("no volume in these tests")
+        }
+        fn volume_remover(&self, _: &str) -> Option<Cleanup> {
             None
         }
     }
@@ -893,6 +1020,15 @@ mod tests {
         fn remover(&self, _: &str) -> Option<Cleanup> {
             None
         }
+        fn create_volume(&self, _: &str, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("no volume in these tests")
+        }
+        fn remove_volume(&self, _: &str) -> Result<(), RuntimeError> {
+            unreachable!("no volume in these tests")
+        }
+        fn volume_remover(&self, _: &str) -> Option<Cleanup> {
+            None
+        }
     }
 
     fn archive_reference() -> hardfs_image::Reference {
@@ -951,6 +1087,7 @@ mod tests {
         profile.paths.push(crate::WritablePath {
             path: "/app".into(),
             reasons: vec![crate::Reason::Learned],
+            mount: crate::MountKind::Tmpfs,
             size: 1 << 20,
             mode: 0o755,
             owner: crate::Owner::User,
@@ -987,6 +1124,7 @@ mod tests {
             }),
             started: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
         };
         let mut options = RunOptions::new("image");
         options.stable_for = Duration::from_millis(10);

@@ -81,6 +81,7 @@ fn nginx_as_www_data_with_learned_paths() {
         user: Some("www-data".into()),
         sizes: vec![("/var/lib/nginx".into(), 8 << 20)],
         bare: false,
+        volumes_as_tmpfs: false,
     };
     let profile = build_profile(&config, &tree, &options);
     assert!(profile.warnings.is_empty(), "{:?}", profile.warnings);
@@ -100,13 +101,13 @@ fn nginx_as_www_data_with_learned_paths() {
     assert_eq!(nginx.owner, Owner::User);
     assert!(profile.needs_unprivileged_ports());
 
-    let flags = engine_flags(&profile, EngineKind::Podman);
+    let flags = engine_flags(&profile, EngineKind::Podman, "image");
     assert!(
         flags.contains(&"/var/lib/nginx:rw,nosuid,nodev,noexec,size=8m,mode=0755,U".to_string()),
         "{flags:?}"
     );
     assert!(flags.contains(&"net.ipv4.ip_unprivileged_port_start=0".to_string()));
-    let docker = engine_flags(&profile, EngineKind::Docker);
+    let docker = engine_flags(&profile, EngineKind::Docker, "image");
     assert!(
         docker.contains(
             &"/var/lib/nginx:rw,nosuid,nodev,noexec,size=8m,mode=0755,uid=33,gid=33".to_string()
@@ -144,7 +145,7 @@ fn unknown_user_sets_no_user() {
         configured: "nosuch".into(),
         name: "nosuch".into()
     }));
-    let flags = engine_flags(&profile, EngineKind::Podman);
+    let flags = engine_flags(&profile, EngineKind::Podman, "image");
     assert!(!flags.contains(&"--user".to_string()));
 }
 
@@ -170,7 +171,7 @@ fn bare_profile_has_no_paths() {
     };
     let profile = build_profile(&config, &tree, &options);
     assert!(profile.paths.is_empty());
-    let flags = engine_flags(&profile, EngineKind::Podman);
+    let flags = engine_flags(&profile, EngineKind::Podman, "image");
     assert!(!flags.contains(&"--tmpfs".to_string()));
     assert!(flags.contains(&"--read-only".to_string()));
     assert!(flags.contains(&"--group-add".to_string()));

@@ -177,6 +177,21 @@ pub struct ProfileSettings {
     /// Make nothing writable: a bare read-only root.
     #[arg(long)]
     pub bare: bool,
+
+    /// How to mount the image's volumes: `volume`, a persistent named
+    /// volume (a PersistentVolumeClaim in Kubernetes), or `tmpfs`, whose
+    /// data is lost when the container stops (an emptyDir in Kubernetes;
+    /// `emptydir` is accepted too).
+    #[arg(long, value_enum, default_value_t = VolumeAs::Volume)]
+    pub volume_as: VolumeAs,
+}
+
+/// How image volumes are mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VolumeAs {
+    Volume,
+    #[value(alias = "emptydir")]
+    Tmpfs,
 }
 
 #[derive(Debug, Args)]

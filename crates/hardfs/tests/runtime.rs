@@ -378,3 +378,117 @@ fn failed_learn_writes_no_file() {
     );
     assert!(!learned.exists(), "{stderr}");
 }
+
+fn podman(args: &[&str]) -> std::process::Output {
+    let output = Process::new("podman")
+        .env("CONTAINERS_CONF", containers_conf())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Removes a tag built by a test when dropped.
+struct BuiltImage(String);
+
+impl Drop for BuiltImage {
+    fn drop(&mut self) {
+        let _ = Process::new("podman")
+            .env("CONTAINERS_CONF", containers_conf())
+            .args(["rmi", "--ignore", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn verify_mounts_volume_with_image_content() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::create_dir(directory.path().join("seed")).unwrap();
+    std::fs::write(directory.path().join("seed/seed.txt"), "seed\n").unwrap();
+    std::fs::write(
+        directory.path().join("Containerfile"),
+        "FROM localhost/hardfs-test/debian:bookworm\nCOPY seed /vdata\nVOLUME /vdata\nCMD [\"sleep\", \"60\"]\n",
+    )
+    .unwrap();
+    let tag = format!("localhost/hardfs-test-volume/seed:{}", std::process::id());
+    let image = BuiltImage(tag.clone());
+    let context = directory.path().to_str().unwrap();
+    podman(&["build", "--quiet", "--tag", &image.0, context]);
+    let archive = directory.path().join("image.tar");
+    let archive_text = archive.to_str().unwrap();
+    podman(&[
+        "save",
+        "--format",
+        "docker-archive",
+        "--output",
+        archive_text,
+        &tag,
+    ]);
+
+    let output = hardfs()
+        .args(["verify", &format!("docker-archive:{archive_text}")])
+        .args(["--probe", "exec:test -s /vdata/seed.txt", "--timeout", "20"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("PASS: probes passed"), "{stdout}");
+    let ran = stdout
+        .lines()
+        .find(|line| line.starts_with("ran: "))
+        .unwrap();
+    let source = ran
+        .split_whitespace()
+        .find_map(|word| word.trim_matches('\'').strip_prefix("type=volume,source="))
+        .unwrap_or_else(|| panic!("no volume mount in {ran}"));
+    let (volume, destination) = source.split_once(",destination=").unwrap();
+    assert_eq!(destination, "/vdata");
+    assert!(volume.starts_with("hardfs-verify-"), "{volume}");
+    assert!(!ran.contains("--tmpfs /vdata"), "{ran}");
+    let volumes = podman(&["volume", "ls", "--format", "{{.Name}}"]);
+    let volumes = String::from_utf8_lossy(&volumes.stdout);
+    assert!(!volumes.lines().any(|name| name == volume), "{volumes}");
+}
+
+#[test]
+fn missing_engine_image_named_without_pull() {
+    let missing = format!("localhost/hardfs-test-missing/none:{}", std::process::id());
+    let output = hardfs()
+        .args(["verify", &export("redis"), "--engine-image", &missing])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--engine-image {missing}: podman has no image of that name"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Trying to pull"), "{stderr}");
+}
+
+#[test]
+fn unstartable_learn_fails_like_verify() {
+    let output = hardfs()
+        .args(["learn", &export("redis"), "--", "/hardfs-no-such-program"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FAIL: the container did not start"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error: `podman run"), "{stderr}");
+}

@@ -19,6 +19,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         user: args.user.clone(),
         sizes: Vec::new(),
         bare: false,
+        volume_as: crate::cli::VolumeAs::Volume,
     };
     let options = profile_options(&settings, None)?;
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
@@ -44,10 +45,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
     let outcome = learn(&target.engine, &loaded.tree, &learn_options)?;
 
     if !outcome.ready {
-        eprintln!(
-            "warning: the container was not ready: {}",
-            escape(&outcome.reason)
-        );
+        eprintln!("FAIL: {}", escape(&outcome.reason));
         eprintln!("last log lines:");
         for line in outcome.logs.trim_end().lines() {
             eprintln!("  {}", escape(line));

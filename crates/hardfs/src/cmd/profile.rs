@@ -7,13 +7,13 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
-use hardfs_runtime::render::{self, KubernetesOptions};
+use hardfs_runtime::render::{self, KubernetesOptions, Target};
 use hardfs_runtime::{
-    build_profile, format_size, parse_size, EngineKind, LearnedPaths, Profile, ProfileOptions,
-    RuntimeError,
+    build_profile, format_size, parse_size, EngineKind, LearnedPaths, MountKind, Profile,
+    ProfileOptions, RuntimeError,
 };
 
-use crate::cli::{ProfileArgs, ProfileFormat, ProfileSettings};
+use crate::cli::{ProfileArgs, ProfileFormat, ProfileSettings, VolumeAs};
 
 use super::Hint;
 
@@ -63,19 +63,62 @@ pub fn profile_options(
         user: settings.user.clone(),
         sizes,
         bare: settings.bare,
+        volumes_as_tmpfs: settings.volume_as == VolumeAs::Tmpfs,
     })
 }
 
-/// Prints each profile warning on stderr as `warning:` lines.
-pub fn print_warnings(profile: &Profile) {
+/// Prints each profile warning on stderr as `warning:` lines, with the
+/// paths whose image files the `target` platform hides (every path with
+/// image files when there is no single target, as for text and JSON).
+pub fn print_warnings(profile: &Profile, target: Option<Target>) {
     for warning in &profile.warnings {
         eprintln!("warning: {}", warning.message());
     }
-    for path in profile.paths.iter().filter(|path| path.image_content) {
-        eprintln!(
-            "warning: {} has files in the image; a tmpfs hides them unless the engine copies them in (podman does by default, docker and Kubernetes emptyDir do not)",
-            path.path
-        );
+    for line in content_warnings(profile, target) {
+        eprintln!("warning: {line}");
+    }
+}
+
+/// Describes each path whose files in the image the platform's mount
+/// hides.
+fn content_warnings(profile: &Profile, target: Option<Target>) -> Vec<String> {
+    let Some(target) = target else {
+        return profile
+            .paths
+            .iter()
+            .filter(|path| path.image_content)
+            .map(|path| format!(
+                "{} has files in the image; an empty mount hides them unless the engine copies them in (podman does for tmpfs and new volumes, docker for new volumes only, Kubernetes never)",
+                path.path
+            ))
+            .collect();
+    };
+    let next_step = match target {
+        Target::Kubernetes => {
+            "copy them into the volume with an initContainer, as docs/profile.md shows"
+        }
+        Target::Docker => {
+            "mount a named volume there, which docker fills from the image, or leave the path out"
+        }
+        Target::Oci => "bind-mount a directory holding a copy of them, or leave the path out",
+        Target::Podman => "leave the path out",
+    };
+    render::hidden_content(profile, target)
+        .into_iter()
+        .map(|path| format!(
+            "{path} has files in the image that the empty mount there hides, so the process does not see them; {next_step}"
+        ))
+        .collect()
+}
+
+/// The platform that a format targets, if one.
+fn format_target(format: ProfileFormat) -> Option<Target> {
+    match format {
+        ProfileFormat::Text | ProfileFormat::Json => None,
+        ProfileFormat::Podman => Some(Target::Podman),
+        ProfileFormat::Docker | ProfileFormat::Compose => Some(Target::Docker),
+        ProfileFormat::Kubernetes => Some(Target::Kubernetes),
+        ProfileFormat::Oci => Some(Target::Oci),
     }
 }
 
@@ -86,9 +129,27 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     let loaded = load_image(&args.image)?;
     let options = profile_options(&args.settings, args.learned.as_deref())?;
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
-    print_warnings(&profile);
-
+    print_warnings(&profile, format_target(args.format));
     let image_name = args.image_name.as_deref().unwrap_or(&args.image);
+    for path in profile
+        .paths
+        .iter()
+        .filter(|path| path.mount == MountKind::Volume)
+    {
+        match args.format {
+            ProfileFormat::Oci => eprintln!(
+                "warning: {} is an image volume, and an OCI runtime spec has no named volumes, so the fragment mounts a tmpfs there whose data is lost when the container stops; replace it with a bind mount of a host directory to keep the data",
+                path.path
+            ),
+            ProfileFormat::Kubernetes => eprintln!(
+                "warning: {} is an image volume, mounted from the PersistentVolumeClaim `{}`, which must exist before the pod starts; pass --volume-as emptydir to use an emptyDir, whose data is lost with the pod",
+                path.path,
+                render::volume_source(image_name, &path.path)
+            ),
+            _ => {}
+        }
+    }
+
     let text = render_profile(&profile, args, image_name)?;
     match &args.output {
         Some(path) => std::fs::write(path, text)
@@ -121,7 +182,12 @@ fn render_profile(
         }
         ProfileFormat::Kubernetes => match &args.patch {
             Some(file) => {
-                let output = render::kubernetes_patch(profile, file, args.container.as_deref())
+                let output = render::kubernetes_patch(
+                    profile,
+                    file,
+                    args.container.as_deref(),
+                    image_name,
+                )
                     .context(Hint(
                         "pass a manifest with one Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob".into(),
                     ))?;
@@ -170,11 +236,15 @@ fn text_report(profile: &Profile, image_name: &str) -> String {
             .iter()
             .map(|reason| reason.describe())
             .collect();
+        let mount = match path.mount {
+            MountKind::Tmpfs => {
+                format!("size={:<5} mode={:04o}", format_size(path.size), path.mode)
+            }
+            MountKind::Volume => format!("{:<20}", "named volume"),
+        };
         out.push_str(&format!(
-            "  {:<32} size={:<5} mode={:04o}  {}\n",
+            "  {:<32} {mount}  {}\n",
             path.path,
-            format_size(path.size),
-            path.mode,
             reasons.join(", ")
         ));
     }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use hardfs_fs::Tree;
 use hardfs_image::{ImageConfig, Reference};
 use hardfs_report::escape;
-use hardfs_runtime::render::shell_join;
+use hardfs_runtime::render::{shell_join, Target};
 use hardfs_runtime::{
     build_profile, detect_engine, is_system_directory, load_engine_image, output_directory, verify,
     CliEngine, Engine, EngineImage, EngineKind, Probe, RunOptions, Verdict, VerifyOutcome,
@@ -46,6 +46,18 @@ pub fn engine_for(
     // Installed before the image is loaded, so that Ctrl-C removes it.
     hardfs_runtime::cleanup_on_signal();
     if let Some(name) = &run.engine_image {
+        // `run --pull never` would fail too, but with the engine's words
+        // and only after the volumes are made.
+        if !engine.has_image(name)? {
+            return Err(anyhow::anyhow!(
+                "--engine-image {name}: {} has no image of that name",
+                engine.kind().program()
+            ))
+            .context(Hint(format!(
+                "load it first (`{} image ls` lists the names), or leave out --engine-image so that hardfs loads the image itself",
+                engine.kind().program()
+            )));
+        }
         return Ok(EngineTarget {
             engine,
             image: name.clone(),
@@ -97,9 +109,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     let loaded = load_image(&args.image)?;
     let options = profile_options(&args.settings, args.profile.as_deref())?;
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
-    print_warnings(&profile);
-
     let target = engine_for(&loaded.reference, &loaded.image.config_digest, &args.run)?;
+    let target_kind = match target.engine.kind() {
+        EngineKind::Podman => Target::Podman,
+        EngineKind::Docker => Target::Docker,
+    };
+    print_warnings(&profile, Some(target_kind));
+
     let engine = &target.engine;
     let run_options = run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?;
     let outcome = verify(engine, &profile, &loaded.tree, &run_options)?;
