@@ -10,6 +10,9 @@ use std::process::{Command, Output, Stdio};
 
 use crate::RuntimeError;
 
+/// Copies of an image into the engine tried before giving up.
+const COPY_ATTEMPTS: u32 = 3;
+
 /// The CLI that an engine runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EngineKind {
@@ -243,12 +246,29 @@ impl Engine for CliEngine {
         for (variable, value) in &self.env {
             command.env(variable, value);
         }
-        let output = command
-            .output()
-            .map_err(|source| RuntimeError::EngineSpawn {
-                program: "skopeo".into(),
-                source,
-            })?;
+        // Another run that removes its copy of an image sharing a layer
+        // with this one can delete that layer while skopeo reuses it, and
+        // skopeo then fails with "layer not known". A new attempt copies
+        // the layer again.
+        let mut attempts = 0;
+        let output = loop {
+            attempts += 1;
+            let output = command
+                .output()
+                .map_err(|source| RuntimeError::EngineSpawn {
+                    program: "skopeo".into(),
+                    source,
+                })?;
+            let shared_layer_removed = !output.status.success()
+                && String::from_utf8_lossy(&output.stderr).contains("layer not known");
+            if !shared_layer_removed || attempts == COPY_ATTEMPTS {
+                break output;
+            }
+            tracing::debug!(
+                attempts,
+                "a shared layer was removed during the copy; copying again"
+            );
+        };
         if !output.status.success() {
             return Err(RuntimeError::EngineCommand {
                 command: format!("skopeo {}", args.join(" ")),

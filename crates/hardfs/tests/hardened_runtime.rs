@@ -12,6 +12,9 @@ use std::process::{Command as Process, Output};
 
 use assert_cmd::Command;
 
+/// Held by one hardened-image proof at a time.
+static PROOF_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn containers_conf() -> std::ffi::OsString {
     std::env::var_os("CONTAINERS_CONF").unwrap_or_else(|| {
         hardfs_test_images::repo_root()
@@ -191,6 +194,12 @@ struct Case<'a> {
 /// fails and names the path, `learn` finds the paths, and `verify` with
 /// them passes. Returns the `run` arguments of the run that passed.
 fn prove(image: &TestImage, case: &Case) -> Vec<String> {
+    // The hardened images share their rewritten base layer, and each run
+    // removes its copy of the image at the end, so the three proofs take
+    // turns.
+    let _turn = PROOF_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let probes: Vec<&str> = case
         .probes
         .iter()
