@@ -36,20 +36,21 @@ pub(super) fn check(context: &mut Context<'_>) {
         }
         for program in ["install", "mkdir"] {
             for call in invocations(run.command, program) {
-                let Some((mode, targets)) = mode_option(call) else {
+                let Some(found) = mode_call(program, call) else {
                     continue;
                 };
-                let Some(mut effect) = parse_mode(&mode.text) else {
+                let Some(mut effect) = parse_mode(&found.mode.text) else {
                     continue;
                 };
                 // `mkdir -m` and `install -d -m` make directories, where the
                 // setgid bit grants no privilege and setuid is ignored.
-                if program == "mkdir" || call.iter().any(|word| is_directory_flag(&word.text)) {
+                if found.directories {
                     effect.setuid = false;
                     effect.setgid = false;
                 }
-                let what = format!("`{program} -m {}` on {}", mode.text, list(&targets));
-                report_effect(context, run.node, run.position(&mode), effect, &what);
+                let targets: Vec<&str> = found.targets.iter().map(String::as_str).collect();
+                let what = format!("`{program} -m {}` on {}", found.mode.text, list(&targets));
+                report_effect(context, run.node, run.position(&found.mode), effect, &what);
             }
         }
         strip_pattern(context, run);
@@ -98,50 +99,111 @@ fn report_effect(
     }
 }
 
-/// Finds the mode of `install` or `mkdir` (`-m MODE`, `-mMODE`,
-/// `--mode=MODE` or `--mode MODE`) and its operands. The returned word
-/// contains the mode text alone.
-fn mode_option(call: &[Word]) -> Option<(Word, Vec<&str>)> {
-    let mut mode = None;
-    let mut targets = Vec::new();
-    let mut words = call[1..].iter();
-    while let Some(word) = words.next() {
-        let text = word.text.as_str();
-        let value = if text == "-m" || text == "--mode" {
-            words.next().map(|next| next.text.clone())
-        } else if let Some(value) = text.strip_prefix("--mode=") {
-            Some(value.to_string())
-        } else if let Some(value) = text.strip_prefix("-m").filter(|_| !text.starts_with("--")) {
-            Some(value.to_string())
-        } else {
-            if matches!(
-                text,
-                "-o" | "-g" | "-S" | "-t" | "--owner" | "--group" | "--suffix"
-            ) {
-                // The option's value is not an operand.
-                words.next();
-            } else if !text.starts_with('-') {
-                targets.push(text);
-            }
-            continue;
-        };
-        if let Some(value) = value {
-            mode = Some(Word {
-                text: value,
-                ..word.clone()
-            });
-        }
-    }
-    mode.map(|mode| (mode, targets))
+/// What an `install` or `mkdir` call with a mode creates.
+struct ModeCall {
+    /// The mode, as a word holding the mode text alone.
+    mode: Word,
+    /// The paths that get the mode.
+    targets: Vec<String>,
+    /// Whether the call makes directories (`mkdir`, `install -d`).
+    directories: bool,
 }
 
-/// True for `install`'s `-d` (also in a group such as `-dv`) and `--directory`.
-fn is_directory_flag(text: &str) -> bool {
-    text == "--directory"
-        || (text.starts_with('-')
-            && !text.starts_with("--")
-            && !text.starts_with("-m")
-            && text[1..].contains('d'))
+/// Reads the mode of an `install` or `mkdir` call (`-m MODE`, `-mMODE`,
+/// `--mode=MODE`, `--mode MODE`, or in a group such as `-Dm755`) and the
+/// paths it applies to. `None` when the call sets no mode.
+fn mode_call(program: &str, call: &[Word]) -> Option<ModeCall> {
+    let mut mode: Option<Word> = None;
+    let mut operands: Vec<&str> = Vec::new();
+    let mut target_directory: Option<String> = None;
+    let mut directories = program == "mkdir";
+    let mut words = call[1..].iter();
+    let mut only_operands = false;
+    while let Some(word) = words.next() {
+        let text = word.text.as_str();
+        if only_operands || !text.starts_with('-') || text == "-" {
+            operands.push(text);
+            continue;
+        }
+        if text == "--" {
+            only_operands = true;
+            continue;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None => (long, None),
+            };
+            let takes_value = matches!(
+                name,
+                "mode" | "target-directory" | "owner" | "group" | "suffix"
+            );
+            let value = match (takes_value, inline) {
+                (true, None) => words.next().map(|next| next.text.clone()),
+                (_, inline) => inline,
+            };
+            match (name, value) {
+                ("mode", Some(value)) => mode = Some(mode_word(word, value)),
+                ("target-directory", value) => target_directory = value,
+                ("directory", _) => directories = true,
+                _ => {}
+            }
+            continue;
+        }
+        // A group of short options: the first one that takes a value ends
+        // it, with the rest of the word or the next word as the value.
+        for (index, option) in text.char_indices().skip(1) {
+            if matches!(option, 'm' | 't' | 'o' | 'g' | 'S') {
+                let rest = &text[index + 1..];
+                let value = if rest.is_empty() {
+                    words.next().map(|next| next.text.clone())
+                } else {
+                    Some(rest.to_string())
+                };
+                match (option, value) {
+                    ('m', Some(value)) => mode = Some(mode_word(word, value)),
+                    ('t', value) => target_directory = value,
+                    _ => {}
+                }
+                break;
+            }
+            if option == 'd' && program == "install" {
+                directories = true;
+            }
+        }
+    }
+    let mode = mode?;
+    let targets = if directories {
+        operands.iter().map(|path| path.to_string()).collect()
+    } else if let Some(directory) = target_directory {
+        let directory = directory.trim_end_matches('/');
+        operands
+            .iter()
+            .map(|path| {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                format!("{directory}/{name}")
+            })
+            .collect()
+    } else {
+        // `install SOURCE… DESTINATION`: only the destination gets the mode.
+        operands
+            .last()
+            .map(|path| path.to_string())
+            .into_iter()
+            .collect()
+    };
+    Some(ModeCall {
+        mode,
+        targets,
+        directories,
+    })
+}
+
+fn mode_word(option: &Word, text: String) -> Word {
+    Word {
+        text,
+        ..option.clone()
+    }
 }
 
 /// True for `find … -type d … -exec …`, which changes directories only.
@@ -330,16 +392,39 @@ mod tests {
         assert_eq!((setid[0].0, setid[0].1), (2, 13));
         assert_eq!(
             setid[0].3,
-            "`install -m 4755` on `su`, `/usr/bin/su` sets the setuid bit"
+            "`install -m 4755` on `/usr/bin/su` sets the setuid bit"
         );
-        assert_eq!(
-            setid[1].3,
-            "`install -m 2755` on `b`, `/b` sets the setgid bit"
-        );
+        assert_eq!(setid[1].3, "`install -m 2755` on `/b` sets the setgid bit");
         let writable = found(text, "HF014");
         assert_eq!(writable.len(), 1);
         assert!(
             writable[0].3.starts_with("`install -m 0777`"),
+            "{}",
+            writable[0].3
+        );
+    }
+
+    #[test]
+    fn install_option_groups_and_target_directory() {
+        let text = "FROM a\nRUN install -Dm4755 tool /usr/local/bin/tool\n\
+                    RUN install -vm 2755 -t /usr/bin a ./b/e\n\
+                    RUN install -Dm0777 conf /etc/app.conf && install -Dm755 ok /ok\n";
+        let setid = found(text, "HF015");
+        assert_eq!(setid.len(), 2);
+        assert_eq!(
+            setid[0].3,
+            "`install -m 4755` on `/usr/local/bin/tool` sets the setuid bit"
+        );
+        assert_eq!(
+            setid[1].3,
+            "`install -m 2755` on `/usr/bin/a`, `/usr/bin/e` sets the setgid bit"
+        );
+        let writable = found(text, "HF014");
+        assert_eq!(writable.len(), 1);
+        assert!(
+            writable[0]
+                .3
+                .starts_with("`install -m 0777` on `/etc/app.conf` "),
             "{}",
             writable[0].3
         );
