@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hardfs_fs::{display_path, normalize, FileKind, LayerEntry, Tree};
+use hardfs_fs::{display_path, normalize, DiagnosticKind, FileKind, LayerEntry, Tree};
 use hardfs_tar::{Entry, EntryType, HeaderPatch, CAPABILITY_XATTR};
 use serde::Serialize;
 
@@ -237,6 +237,21 @@ pub fn plan(
     plan.warnings.extend(crate::remove::command_warnings(
         &scan.tree, config, &removed,
     ));
+    plan.warnings.extend(
+        scan.tree
+            .diagnostics()
+            .iter()
+            .filter(|diagnostic| diagnostic.kind == DiagnosticKind::HardlinkToLowerLayer)
+            .map(|diagnostic| {
+                format!(
+                    "{} in layer {} is a hardlink to a file of a lower layer, which podman \
+                     cannot unpack; the output keeps it, so rebuild that layer with the link \
+                     target in it",
+                    absolute_bytes(&diagnostic.path),
+                    diagnostic.layer
+                )
+            }),
+    );
     if let Some(paths) = &options.writable {
         plan.warnings.extend(
             paths

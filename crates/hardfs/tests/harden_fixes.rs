@@ -616,3 +616,30 @@ fn rootfs_deep_tree_within_fd_limit() {
     let mode = std::fs::metadata(&su).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o755);
 }
+
+#[test]
+fn cross_layer_hardlink_is_warned() {
+    let scratch = tempfile::tempdir().unwrap();
+    let input = layout(
+        scratch.path(),
+        vec![
+            vec![
+                EntryBuilder::dir("usr/"),
+                EntryBuilder::file("usr/tool", "elf"),
+            ],
+            vec![
+                EntryBuilder::dir("usr/"),
+                EntryBuilder::hardlink("usr/again", "usr/tool"),
+            ],
+        ],
+    );
+    let (status, summary, stderr) = harden_json(&[&input, "--dry-run"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(
+        summary["plan"]["warnings"],
+        json!([
+            "/usr/again in layer 2 is a hardlink to a file of a lower layer, which podman \
+             cannot unpack; the output keeps it, so rebuild that layer with the link target in it"
+        ])
+    );
+}
