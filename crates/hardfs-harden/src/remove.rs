@@ -133,11 +133,74 @@ pub(crate) fn command_warnings(
                     absolute_bytes(&resolved),
                     absolute_bytes(top)
                 ));
+            } else if let Some(interpreter) = file.inode().content().and_then(|c| interpreter(c)) {
+                let removed_interpreter = interpreter_paths(tree, &interpreter, search)
+                    .into_iter()
+                    .find_map(|path| under_removed(&path, removed).map(|top| (path, top)));
+                if let Some((path, top)) = removed_interpreter {
+                    warnings.push(format!(
+                        "config.{field} runs `{program}`, a script for `{interpreter}`, which \
+                         resolves to {} under the removed {}",
+                        absolute_bytes(&path),
+                        absolute_bytes(top)
+                    ));
+                }
             }
             break;
         }
     }
     warnings
+}
+
+/// Reads the interpreter of a script's `#!` line; for `#!/usr/bin/env NAME`
+/// that is NAME.
+fn interpreter(content: &[u8]) -> Option<String> {
+    let line = content.strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    let first = words.next()?;
+    if first.rsplit('/').next() == Some("env") {
+        return words
+            .find(|word| !word.starts_with('-'))
+            .map(str::to_string);
+    }
+    Some(first.to_string())
+}
+
+/// Finds the paths an interpreter name or path stands for in the image,
+/// searching `search` for a bare name: the name itself, with its parent
+/// directories resolved, and the file it finally resolves to. Removing
+/// either breaks the script.
+fn interpreter_paths(tree: &Tree, interpreter: &str, search: &str) -> Vec<Vec<u8>> {
+    let candidates: Vec<String> = if interpreter.contains('/') {
+        vec![interpreter.to_string()]
+    } else {
+        search
+            .split(':')
+            .map(|dir| format!("{dir}/{interpreter}"))
+            .collect()
+    };
+    for candidate in candidates {
+        let Ok(path) = normalize(candidate.as_bytes()) else {
+            continue;
+        };
+        if let Some(name) = tree.lookup(&path) {
+            let mut paths = vec![name.path()];
+            if let Some(target) = tree.lookup_following(&path) {
+                paths.push(target.path());
+            }
+            return paths;
+        }
+    }
+    Vec::new()
+}
+
+/// Returns the removed path that `path` is, or lies under.
+fn under_removed<'a>(path: &[u8], removed: &'a [Vec<u8>]) -> Option<&'a Vec<u8>> {
+    removed
+        .iter()
+        .find(|top| path.starts_with(top) && (path.len() == top.len() || path[top.len()] == b'/'))
 }
 
 /// Builds the whiteout name that hides `path` (`dir/.wh.name`).

@@ -34,7 +34,18 @@ pub struct Scan {
 /// Reads every layer of `image`, on up to `threads` threads, checking each
 /// blob digest (where the format names it) and each DiffID.
 pub fn scan(image: &Image, threads: usize) -> Result<Scan, HardenError> {
-    scan_with(image, threads, &ReadOptions::with_account_files())
+    let mut options = ReadOptions::with_account_files();
+    // The programs the image runs, so that a script's `#!` interpreter can
+    // be checked against removed paths.
+    options.capture_names.extend(
+        [&image.config.entrypoint, &image.config.cmd]
+            .into_iter()
+            .filter_map(|words| words.first())
+            .filter_map(|program| program.rsplit('/').next())
+            .filter(|name| !name.is_empty())
+            .map(|name| Box::from(name.as_bytes())),
+    );
+    scan_with(image, threads, &options)
 }
 
 /// Like [`scan`], keeping the contents that `options` asks for.

@@ -643,3 +643,42 @@ fn cross_layer_hardlink_is_warned() {
         ])
     );
 }
+
+#[test]
+fn removed_script_interpreter_is_warned() {
+    let scratch = tempfile::tempdir().unwrap();
+    let layers = vec![
+        base_layer(),
+        vec![
+            EntryBuilder::dir("usr/"),
+            EntryBuilder::dir("usr/bin/"),
+            EntryBuilder::file("usr/bin/dash", "elf").mode(0o755),
+            EntryBuilder::symlink("usr/bin/sh", "dash"),
+            EntryBuilder::symlink("bin", "usr/bin"),
+            EntryBuilder::dir("app/"),
+            EntryBuilder::file("app/server", "#!/bin/sh\nexec sleep 100\n").mode(0o755),
+            EntryBuilder::file("app/tool", "#!/usr/bin/env -S dash -e\ntrue\n").mode(0o755),
+        ],
+    ];
+    let image = TestImage::new(
+        layers,
+        json!({"User": "app", "Cmd": ["/app/server"], "Entrypoint": ["tool"], "Env": ["PATH=/app:/usr/bin"]}),
+    );
+    let layout = scratch.path().join("in");
+    std::fs::create_dir_all(&layout).unwrap();
+    image.write_oci(&layout);
+    let input = format!("oci:{}", layout.display());
+    let (status, summary, stderr) = harden_json(&[&input, "--preset", "shells", "--dry-run"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(
+        summary["plan"]["warnings"],
+        json!([
+            "config.Entrypoint runs `tool`, a script for `dash`, which resolves to \
+             /usr/bin/dash under the removed /usr/bin/dash",
+            "config.Cmd runs `/app/server`, a script for `/bin/sh`, which resolves to \
+             /usr/bin/sh under the removed /usr/bin/sh"
+        ])
+    );
+    let (_, kept, _) = harden_json(&[&input, "--dry-run"]);
+    assert_eq!(kept["plan"]["warnings"], json!([]));
+}
