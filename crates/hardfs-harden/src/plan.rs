@@ -220,7 +220,10 @@ pub fn plan(
             .iter()
             .filter(|glob| options.remove.contains(glob))
             .map(|glob| {
-                format!("--remove {glob}: matches no path in the image, so it removes nothing")
+                format!(
+                    "--remove {}: matches no path in the image, so it removes nothing",
+                    display_path(glob.as_bytes())
+                )
             }),
     );
     plan.warnings.extend(
@@ -257,11 +260,18 @@ pub fn plan(
             paths
                 .iter()
                 .filter(|path| {
-                    normalize(path.as_bytes())
-                        .map_or(true, |normalized| scan.tree.lookup(&normalized).is_none())
+                    // A declared volume is writable whether or not the image
+                    // has its directory.
+                    let volume = config.volumes.iter().any(|volume| volume == *path);
+                    !volume
+                        && normalize(path.as_bytes())
+                            .map_or(true, |normalized| scan.tree.lookup(&normalized).is_none())
                 })
                 .map(|path| {
-                    format!("--writable {path}: the image has no such path, so it gives no write access")
+                    format!(
+                        "--writable {}: the image has no such path, so it gives no write access",
+                        display_path(path.as_bytes())
+                    )
                 }),
         );
     }
@@ -271,6 +281,8 @@ pub fn plan(
     let user = plan_user(&scan.tree, config, options)?;
     if !user.is_root() && options.lock_user_writable {
         plan.writable = writable_paths(&scan.tree, &plan, &user, options);
+        plan.writable.sort();
+        plan.writable.dedup();
         lock_user_writable(&mut plan, &scan.tree, &user, &keep, options);
     }
     plan.tmpfs = sticky_dirs(&scan.tree);
@@ -355,7 +367,12 @@ fn missing_keeps(scan: &Scan, options: &HardenOptions) -> Vec<String> {
         .filter(|(path, _)| {
             normalize(path.as_bytes()).map_or(true, |normalized| !exists(&normalized))
         })
-        .map(|(path, _)| format!("--keep {path}: the image has no such path, so it keeps nothing"))
+        .map(|(path, _)| {
+            format!(
+                "--keep {}: the image has no such path, so it keeps nothing",
+                display_path(path.as_bytes())
+            )
+        })
         .collect()
 }
 

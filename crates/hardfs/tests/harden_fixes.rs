@@ -682,3 +682,49 @@ fn removed_script_interpreter_is_warned() {
     let (_, kept, _) = harden_json(&[&input, "--dry-run"]);
     assert_eq!(kept["plan"]["warnings"], json!([]));
 }
+
+#[test]
+fn writable_root_and_volume_paths() {
+    let scratch = tempfile::tempdir().unwrap();
+    let input = layout(scratch.path(), hidden_hardlink_layers());
+    let (status, _, stderr) = harden_json(&[&input, "--writable", "/", "--dry-run"]);
+    assert_eq!(status, Some(2));
+    assert!(
+        stderr.contains("--writable / would leave the whole filesystem writable"),
+        "{stderr}"
+    );
+
+    let (status, summary, stderr) =
+        harden_json(&[&input, "--writable", "/w\u{1b}[2J", "--dry-run"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(
+        summary["plan"]["warnings"],
+        json!(["--writable /w\\u{1b}[2J: the image has no such path, so it gives no write access"])
+    );
+}
+
+#[test]
+fn writable_volume_without_directory_is_not_warned() {
+    let scratch = tempfile::tempdir().unwrap();
+    let image = TestImage::new(
+        vec![base_layer()],
+        json!({"User": "app", "Volumes": {"/data": {}}}),
+    );
+    let layout = scratch.path().join("in");
+    std::fs::create_dir_all(&layout).unwrap();
+    image.write_oci(&layout);
+    let input = format!("oci:{}", layout.display());
+    let (status, summary, stderr) = harden_json(&[
+        &input,
+        "--writable",
+        "/data",
+        "--writable",
+        "/nowhere",
+        "--dry-run",
+    ]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(
+        summary["plan"]["warnings"],
+        json!(["--writable /nowhere: the image has no such path, so it gives no write access"])
+    );
+}

@@ -117,6 +117,16 @@ fn check_args(args: &HardenArgs) -> Result<()> {
             )));
         }
     }
+    if args
+        .writable
+        .iter()
+        .any(|path| path.trim_end_matches('/').is_empty())
+    {
+        anyhow::bail!(
+            "--writable / would leave the whole filesystem writable and turn off the ownership \
+             change; name the directories the application writes"
+        );
+    }
     if let Some(relative) = args.writable.iter().find(|path| !path.starts_with('/')) {
         anyhow::bail!("--writable `{relative}` is not an absolute path; give the path in the image, starting with `/`");
     }
