@@ -728,3 +728,24 @@ fn writable_volume_without_directory_is_not_warned() {
         json!(["--writable /nowhere: the image has no such path, so it gives no write access"])
     );
 }
+
+#[test]
+fn summary_counts_agree_with_their_nouns() {
+    let scratch = tempfile::tempdir().unwrap();
+    let input = layout(
+        scratch.path(),
+        vec![vec![
+            EntryBuilder::dir("usr/"),
+            EntryBuilder::file("usr/su", "elf").mode(0o4755),
+        ]],
+    );
+    let output = hardfs()
+        .args(["harden", &input, "--dry-run"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("would change 1 entry (0 hidden lower copies) in 1 of 2 layers:"),
+        "{text}"
+    );
+}

@@ -110,7 +110,11 @@ pub fn print_rootfs(
     if changes.is_empty() {
         writeln!(out, "rootfs: {root}\n{verb} nothing")?;
     } else {
-        writeln!(out, "rootfs: {root}\n{verb} {} entries:", changes.len())?;
+        writeln!(
+            out,
+            "rootfs: {root}\n{verb} {}:",
+            count(changes.len(), "entry", "entries")
+        )?;
     }
     for change in changes {
         print_change(out, change, false)?;
@@ -188,12 +192,16 @@ fn print_text(
 
     writeln!(
         out,
-        "\n{} {} entries ({} hidden lower copies) in {} of {} layers:",
+        "\n{} {} ({}) in {} of {}:",
         verb,
-        summary.changes.len(),
-        summary.ghosts_removed,
+        count(summary.changes.len(), "entry", "entries"),
+        count(
+            summary.ghosts_removed,
+            "hidden lower copy",
+            "hidden lower copies"
+        ),
         summary.rewritten_layers.len(),
-        summary.layer_count
+        count(summary.layer_count, "layer", "layers")
     )?;
     for change in summary.changes {
         print_change(out, change, true)?;
@@ -249,4 +257,10 @@ fn print_text(
         }
     }
     Ok(())
+}
+
+/// Formats `number` with the singular or plural noun.
+fn count(number: usize, singular: &str, plural: &str) -> String {
+    let noun = if number == 1 { singular } else { plural };
+    format!("{number} {noun}")
 }
