@@ -749,3 +749,19 @@ fn summary_counts_agree_with_their_nouns() {
         "{text}"
     );
 }
+
+#[test]
+fn created_user_that_is_not_run_is_warned() {
+    let scratch = tempfile::tempdir().unwrap();
+    let input = layout(scratch.path(), hidden_hardlink_layers());
+    let (status, _, stderr) =
+        harden_json(&[&input, "--user", "app", "--create-user", "bob", "--dry-run"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: --create-user bob adds a user the image will not run as, because \
+             --user app names another; drop one of the two options"
+        ),
+        "{stderr}"
+    );
+}

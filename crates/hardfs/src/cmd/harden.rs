@@ -80,9 +80,10 @@ pub fn run(args: &HardenArgs) -> Result<u8> {
         .with_context(|| format!("cannot write `{}`", output.path.display()))?;
     render::print(&mut out, args.format, &summary, Some(&outcome))?;
     if options.append {
-        tracing::warn!(
-            hidden,
-            "append mode: the lower layers still contain every changed entry, privileged copies included; use --mode rewrite to remove them"
+        eprintln!(
+            "warning: append mode: the lower layers still contain every changed entry \
+             ({hidden} hidden lower copies among them), privileged copies included; use \
+             --mode rewrite to remove them"
         );
     }
     Ok(0)
@@ -133,6 +134,18 @@ fn check_args(args: &HardenArgs) -> Result<()> {
     if let Some(name) = &args.create_user {
         if name == "root" {
             anyhow::bail!("--create-user root: root is the user hardening moves away from; name a new non-root user");
+        }
+        let user_name = args
+            .user
+            .as_deref()
+            .map(|user| user.split(':').next().unwrap_or(user));
+        if let Some(user) = user_name.filter(|user| *user != name.as_str()) {
+            eprintln!(
+                "warning: --create-user {} adds a user the image will not run as, because \
+                 --user {} names another; drop one of the two options",
+                hardfs_fs::display_path(name.as_bytes()),
+                hardfs_fs::display_path(user.as_bytes())
+            );
         }
     }
     Ok(())
