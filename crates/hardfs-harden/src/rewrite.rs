@@ -97,7 +97,7 @@ pub fn rewrite_layer_within_bound(
     blobs: &Path,
     digests_in_use: &[&str],
 ) -> Result<WrittenBlob, HardenError> {
-    let bound = input_size + input_size / 100;
+    let bound = size_bound(input_size);
     let fast = rewrite_layer(
         image,
         index,
@@ -138,6 +138,14 @@ pub fn rewrite_layer_within_bound(
         );
     }
     Ok(small)
+}
+
+/// Returns the largest size a rewritten layer may have before it is
+/// compressed again: its input's size plus 1 %, but at least 1 KiB more,
+/// because a layer of a few hundred bytes grows by more than 1 % from a
+/// different gzip header alone.
+fn size_bound(input_size: u64) -> u64 {
+    input_size + (input_size / 100).max(1024)
 }
 
 /// Copies layer `index` byte for byte and checks its digest again.
@@ -251,5 +259,17 @@ impl Write for BlobSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.tar.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_bound;
+
+    #[test]
+    fn size_bound_has_a_floor() {
+        assert_eq!(size_bound(250), 1274);
+        assert_eq!(size_bound(102_400), 103_424);
+        assert_eq!(size_bound(1_000_000), 1_010_000);
     }
 }
