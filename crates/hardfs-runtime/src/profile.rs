@@ -150,6 +150,9 @@ pub enum ProfileWarning {
     RootDirectory { path: String },
     /// A path containing `:` or `,`, which would inject tmpfs options.
     OptionSeparator { path: String },
+    /// A learned path at or below `/etc`, `/usr`, `/bin`, `/lib`, `/lib64`
+    /// or `/sbin`, which the profile mounts writable as asked.
+    LearnedSystemDirectory { path: String },
     /// A path whose name has a control character, a backslash or bytes
     /// that are not UTF-8. `path` is its escaped display form, which names
     /// another directory, so it is never written as a mount path.
@@ -193,6 +196,9 @@ impl ProfileWarning {
             }
             ProfileWarning::OptionSeparator { path } => format!(
                 "{path} contains `:` or `,`, which engines read as tmpfs option separators; it is left out of the profile"
+            ),
+            ProfileWarning::LearnedSystemDirectory { path } => format!(
+                "{path} from the learned-paths file is a system directory, and a writable {path} lets the process replace system files; prefer configuring the program to write below /tmp, /run or a volume"
             ),
             ProfileWarning::EscapedName { path } => format!(
                 "{path} has a control character, a backslash or bytes that are not UTF-8 in its name, shown escaped here, which a mount path cannot carry as written; it is left out of the profile"
@@ -273,8 +279,24 @@ pub fn build_profile(config: &ImageConfig, tree: &Tree, options: &ProfileOptions
         let Some(resolved) = resolve_in_image(tree, &path, reason, &mut warnings) else {
             continue;
         };
+        if reason == Reason::Learned && crate::session::is_system_directory(&resolved) {
+            let warning = ProfileWarning::LearnedSystemDirectory {
+                path: resolved.clone(),
+            };
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
         merge(&mut paths, resolved, reason);
     }
+    // A learned path can mount a directory that was left out for its
+    // content, and then the "left out" warning would contradict the output.
+    warnings.retain(|warning| match warning {
+        ProfileWarning::OwnedWithContent { path } => !paths
+            .iter()
+            .any(|mounted| mounted.path == *path || is_below(path, &mounted.path)),
+        _ => true,
+    });
     for path in &mut paths {
         finish(path, tree, &scan, options);
     }
@@ -740,6 +762,48 @@ mod tests {
             "{:?}",
             paths(&profile)
         );
+    }
+
+    #[test]
+    fn learned_owned_content_not_called_left_out() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/app"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+
+        assert!(paths(&profile).contains(&"/app"), "{:?}", paths(&profile));
+        let left_out = ProfileWarning::OwnedWithContent {
+            path: "/app".into(),
+        };
+        assert!(
+            !profile.warnings.contains(&left_out),
+            "{:?}",
+            profile.warnings
+        );
+    }
+
+    #[test]
+    fn learned_system_directories_warned() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/etc", "/usr/bin/x", "/srv"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+
+        assert!(paths(&profile).contains(&"/etc"), "{:?}", paths(&profile));
+        for path in ["/etc", "/usr/bin/x"] {
+            let warning = ProfileWarning::LearnedSystemDirectory { path: path.into() };
+            assert!(
+                profile.warnings.contains(&warning),
+                "{path}: {:?}",
+                profile.warnings
+            );
+        }
+        let srv = ProfileWarning::LearnedSystemDirectory {
+            path: "/srv".into(),
+        };
+        assert!(!profile.warnings.contains(&srv), "{:?}", profile.warnings);
     }
 
     #[test]
