@@ -81,7 +81,8 @@ fn volume_name_ignores_how_the_path_is_written() {
     let dir = tempfile::tempdir().unwrap();
     volume_image(&["/data"]).write_oci(&dir.path().join("app"));
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    let (here, _) = profile(dir.path(), "oci:app", &["--format", "podman"]);
+    let (here, stderr) = profile(dir.path(), "oci:app", &["--format", "podman"]);
+    assert!(!stderr.contains("repository name"), "{stderr}");
     let (there, _) = profile(
         &dir.path().join("sub"),
         "oci:../app",

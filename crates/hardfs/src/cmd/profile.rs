@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
+use hardfs_report::escape;
 use hardfs_runtime::render::{self, KubernetesOptions, Target};
 use hardfs_runtime::{
     build_profile, format_size, parse_size, EngineKind, LearnedPaths, MountKind, Profile,
@@ -178,20 +179,21 @@ fn output_image_name(args: &ProfileArgs, image: &Image) -> String {
         .map(|hex| hex.chars().take(12).collect::<String>())
         .filter(|id| !id.is_empty());
     let name = id.clone().unwrap_or_else(|| args.image.clone());
-    if matches!(
-        args.format,
-        ProfileFormat::Compose
-            | ProfileFormat::Kubernetes
-            | ProfileFormat::Podman
-            | ProfileFormat::Docker
-    ) {
+    // podman and docker run a loaded image by its ID, but compose and
+    // Kubernetes nodes pull the image by name.
+    let warn = matches!(
+        (&id, args.format),
+        (_, ProfileFormat::Compose | ProfileFormat::Kubernetes)
+            | (None, ProfileFormat::Podman | ProfileFormat::Docker)
+    );
+    if warn {
         let how = match id {
             Some(_) => format!("the output names it by its image ID `{name}`, which works only where the image is loaded"),
-            None => format!("the output names it `{name}`, which no engine can pull"),
+            None => format!("the output names it `{}`, which no engine can pull", escape(&name)),
         };
         eprintln!(
             "warning: {} carries no repository name, so {how}; pass --image-name with the name the image is pushed under",
-            args.image.escape_debug()
+            escape(&args.image)
         );
     }
     name
