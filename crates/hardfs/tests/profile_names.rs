@@ -40,7 +40,7 @@ fn profile(dir: &Path, image: &str, args: &[&str]) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
 }
 
-/// The `source=` values of the `--mount` flags in a run line.
+/// Returns the `source=` values of the `--mount` flags in a run line.
 fn sources(line: &str) -> Vec<String> {
     line.split("source=")
         .skip(1)

@@ -160,12 +160,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The image name that the output runs and names volumes after: the
+/// Chooses the image name that the output runs and names volumes after:
 /// `--image-name`, else a repository name the image carries (OCI ref name
-/// or docker-archive `RepoTags`), else the image ID (the config digest's
-/// first 12 hex digits). It never comes from the transport and file name,
-/// so that the volume names stay the same wherever the image file lies.
-/// Warns when a compose or Kubernetes output gets no pullable name.
+/// or docker-archive `RepoTags`), else the image ID (the first 12 hex
+/// digits of the config digest). The transport and file name are never
+/// used, so the volume names stay the same wherever the image file lies.
+/// Warns when compose or Kubernetes output gets no pullable image name.
 fn output_image_name(args: &ProfileArgs, image: &Image) -> String {
     if let Some(name) = &args.image_name {
         return name.clone();
@@ -187,20 +187,20 @@ fn output_image_name(args: &ProfileArgs, image: &Image) -> String {
             | (None, ProfileFormat::Podman | ProfileFormat::Docker)
     );
     if warn {
-        let how = match id {
+        let consequence = match id {
             Some(_) => format!("the output names it by its image ID `{name}`, which works only where the image is loaded"),
             None => format!("the output names it `{}`, which no engine can pull", escape(&name)),
         };
         eprintln!(
-            "warning: {} carries no repository name, so {how}; pass --image-name with the name the image is pushed under",
+            "warning: {} carries no repository name, so {consequence}; pass --image-name with the name the image is pushed under",
             escape(&args.image)
         );
     }
     name
 }
 
-/// The first of an image's own names that is a repository name with a tag
-/// or a registry path (`localhost/app:1`, `postgres:16`), not a bare tag
+/// Returns the first of an image's own names that is a repository name
+/// with a tag or a registry path (`localhost/app:1`, `postgres:16`), not a bare tag
 /// such as `latest`.
 fn repository_name(names: &[String]) -> Option<&str> {
     names.iter().map(String::as_str).find(|name| {
