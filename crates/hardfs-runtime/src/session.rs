@@ -858,6 +858,40 @@ mod tests {
     }
 
     #[test]
+    fn verify_volumes_distinct_for_cleaned_paths() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: false,
+                exit_code: 1,
+            }),
+            started: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
+        };
+        let mut profile = bare_profile();
+        for path in ["/a/b-c", "/a-b/c"] {
+            profile.paths.push(crate::WritablePath {
+                path: path.into(),
+                reasons: vec![crate::Reason::Volume],
+                mount: crate::MountKind::Volume,
+                size: 1 << 20,
+                mode: 0o755,
+                owner: crate::Owner::User,
+                image_content: false,
+            });
+        }
+        verify(&engine, &profile, &Tree::new(), &RunOptions::new("image")).unwrap();
+
+        let volumes = engine.volumes.lock().unwrap().clone();
+        let created: Vec<&String> = volumes
+            .iter()
+            .filter(|line| line.starts_with("create "))
+            .collect();
+        assert_eq!(created.len(), 2, "{volumes:?}");
+        assert_ne!(created[0], created[1], "{volumes:?}");
+    }
+
+    #[test]
     fn verify_creates_and_removes_volumes() {
         let engine = FakeEngine {
             state: Ok(ContainerState {
