@@ -88,6 +88,7 @@ pub(crate) fn open(reference: &Reference) -> Result<Image, ImageError> {
         config_bytes,
         manifest_bytes: None,
         layers,
+        names: item.repo_tags.clone().unwrap_or_default(),
         warnings: Vec::new(),
         source: Source::Layers(Box::new(store)),
     })

@@ -43,6 +43,9 @@ pub struct Image {
     pub manifest_bytes: Option<Vec<u8>>,
     /// Layers, base first.
     pub layers: Vec<LayerInfo>,
+    /// The names the image carries: the `org.opencontainers.image.ref.name`
+    /// of its OCI manifest, or the `RepoTags` of a docker-archive image.
+    pub names: Vec<String>,
     /// Problems that did not stop reading, such as a media type that does
     /// not match the blob's compression.
     pub warnings: Vec<String>,

@@ -136,6 +136,11 @@ pub(crate) fn open(reference: &Reference, platform: &Platform) -> Result<Image, 
         platform,
         &label,
     )?;
+    let names: Vec<String> = manifest_descriptor
+        .ref_name()
+        .map(String::from)
+        .into_iter()
+        .collect();
     let manifest_bytes = read_blob(&*store, &manifest_descriptor, "manifest")?;
     let manifest: Manifest =
         serde_json::from_slice(&manifest_bytes).map_err(|source| ImageError::Json {
@@ -191,6 +196,7 @@ pub(crate) fn open(reference: &Reference, platform: &Platform) -> Result<Image, 
         config_bytes,
         manifest_bytes: Some(manifest_bytes),
         layers,
+        names,
         warnings,
         source: Source::Layers(store),
     })

@@ -34,6 +34,7 @@ pub(crate) fn open(reference: &Reference) -> Result<Image, ImageError> {
         config_bytes: Vec::new(),
         manifest_bytes: None,
         layers: Vec::new(),
+        names: Vec::new(),
         warnings: Vec::new(),
         source: Source::RootDirectory(reference.path.clone()),
     })

@@ -323,8 +323,12 @@ pub(crate) fn volume_name(path: &str) -> String {
 }
 
 /// Joins a prefix and a path into a DNS-1123 label of at most 63
-/// characters: lowercase letters, digits and single dashes. A longer label
-/// is cut and ends with a hash of the full text, so that it stays unique.
+/// characters: lowercase letters, digits and single dashes. Cleaning maps
+/// several paths to one text (`/a/b-c`, `/a-b/c`, `/A/B/c`), so whenever
+/// the path has anything but lowercase letters, digits and single slashes
+/// the label ends with a hash of the real path; a label over the length
+/// limit is cut and ends with a longer hash. Different paths therefore get
+/// different labels.
 pub(crate) fn dns_label(prefix: &str, path: &str) -> String {
     let mut name = String::new();
     for character in prefix
@@ -343,7 +347,8 @@ pub(crate) fn dns_label(prefix: &str, path: &str) -> String {
     if name.is_empty() {
         name.push_str("hardfs");
     }
-    if name.len() > 63 {
+    let lossless = path == "/" || is_plain_path(path);
+    if name.len() > 63 || !lossless {
         let hash = prefix
             .bytes()
             .chain([0])
@@ -351,10 +356,28 @@ pub(crate) fn dns_label(prefix: &str, path: &str) -> String {
             .fold(0xcbf29ce484222325u64, |hash, byte| {
                 (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
             });
-        name.truncate(46);
-        name = format!("{}-{:016x}", name.trim_end_matches('-'), hash);
+        let suffix = if name.len() + 9 > 63 {
+            format!("{hash:016x}")
+        } else {
+            format!("{:08x}", hash >> 32)
+        };
+        name.truncate(62 - suffix.len());
+        name = format!("{}-{suffix}", name.trim_end_matches('-'));
     }
     name
+}
+
+/// Whether a path is `/` followed by components of lowercase ASCII
+/// letters and digits, which the label keeps apart without a hash.
+fn is_plain_path(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|rest| {
+        rest.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+        })
+    })
 }
 
 fn volume(path: &WritablePath, image: &str) -> Volume {
@@ -737,10 +760,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cleaned_paths_get_distinct_names() {
+        let paths = ["/a/b-c", "/a-b/c", "/a_b/c", "/A/B/c", "/a/b/c"];
+        let names: Vec<String> = paths.iter().map(|path| volume_name(path)).collect();
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), paths.len(), "{names:?}");
+        assert_eq!(names[4], "hardfs-a-b-c");
+        for name in &names[..4] {
+            assert!(name.starts_with("hardfs-a-b-c-"), "{name}");
+            assert_eq!(name.len(), "hardfs-a-b-c-".len() + 8, "{name}");
+        }
+        let sources: std::collections::BTreeSet<String> = paths
+            .iter()
+            .map(|path| crate::render::volume_source("myapp", path))
+            .collect();
+        assert_eq!(sources.len(), paths.len());
+    }
+
+    #[test]
     fn volume_names_are_labels() {
         assert_eq!(volume_name("/var/lib/nginx"), "hardfs-var-lib-nginx");
         assert_eq!(volume_name("/tmp"), "hardfs-tmp");
-        assert_eq!(volume_name("/a_b/C.d"), "hardfs-a-b-c-d");
+        assert!(volume_name("/a_b/C.d").starts_with("hardfs-a-b-c-d-"));
         let long = volume_name(&format!("/{}", "x".repeat(100)));
         assert_eq!(long.len(), 63);
         assert_ne!(long, volume_name(&format!("/{}", "x".repeat(101))));

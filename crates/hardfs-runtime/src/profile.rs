@@ -150,6 +150,13 @@ pub enum ProfileWarning {
     RootDirectory { path: String },
     /// A path containing `:` or `,`, which would inject tmpfs options.
     OptionSeparator { path: String },
+    /// A learned path at or below `/etc`, `/usr`, `/bin`, `/lib`, `/lib64`
+    /// or `/sbin`, which the profile mounts writable as asked.
+    LearnedSystemDirectory { path: String },
+    /// A path whose name has a control character, a backslash or bytes
+    /// that are not UTF-8. `path` is its escaped display form, which names
+    /// another directory, so it is never written as a mount path.
+    EscapedName { path: String },
     /// `/tmp`, `/var/tmp`, `/run` or `/var/run` resolves through a symlink
     /// to another directory.
     RedirectedTemporary { path: String, resolved: String },
@@ -189,6 +196,12 @@ impl ProfileWarning {
             }
             ProfileWarning::OptionSeparator { path } => format!(
                 "{path} contains `:` or `,`, which engines read as tmpfs option separators; it is left out of the profile"
+            ),
+            ProfileWarning::LearnedSystemDirectory { path } => format!(
+                "{path} from the learned-paths file is a system directory, and a writable {path} lets the process replace system files; prefer configuring the program to write below /tmp, /run or a volume"
+            ),
+            ProfileWarning::EscapedName { path } => format!(
+                "{path} has a control character, a backslash or bytes that are not UTF-8 in its name, shown escaped here, which a mount path cannot carry as written; it is left out of the profile"
             ),
             ProfileWarning::RedirectedTemporary { path, resolved } => format!(
                 "{path} is a symlink in the image that resolves to {resolved}, not to a temporary or runtime directory; it is left out of the profile"
@@ -266,8 +279,24 @@ pub fn build_profile(config: &ImageConfig, tree: &Tree, options: &ProfileOptions
         let Some(resolved) = resolve_in_image(tree, &path, reason, &mut warnings) else {
             continue;
         };
+        if reason == Reason::Learned && crate::session::is_system_directory(&resolved) {
+            let warning = ProfileWarning::LearnedSystemDirectory {
+                path: resolved.clone(),
+            };
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
         merge(&mut paths, resolved, reason);
     }
+    // A learned path can mount a directory that was left out for its
+    // content, and then the "left out" warning would contradict the output.
+    warnings.retain(|warning| match warning {
+        ProfileWarning::OwnedWithContent { path } => !paths
+            .iter()
+            .any(|mounted| mounted.path == *path || is_below(path, &mounted.path)),
+        _ => true,
+    });
     for path in &mut paths {
         finish(path, tree, &scan, options);
     }
@@ -352,7 +381,7 @@ fn collect_candidates(
         }
     }
     if let Some(user) = user.filter(|user| user.uid != 0) {
-        for path in owned_directories(tree, user.uid) {
+        for path in owned_directories(tree, user.uid, warnings) {
             let relative = path.trim_start_matches('/').as_bytes();
             if scan.non_empty.contains(relative) {
                 warnings.push(ProfileWarning::OwnedWithContent { path });
@@ -369,20 +398,35 @@ fn collect_candidates(
 }
 
 /// Finds the top-most directories owned by `uid`, outside the runtime
-/// mounts.
-fn owned_directories(tree: &Tree, uid: u64) -> Vec<String> {
+/// mounts. A directory whose display form differs from its real name is
+/// left out with a warning.
+fn owned_directories(tree: &Tree, uid: u64, warnings: &mut Vec<ProfileWarning>) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
+    let mut escaped: Vec<String> = Vec::new();
     tree.walk(|path, file| {
         let inode = file.inode();
         if path.is_empty() || inode.kind != FileKind::Directory || inode.uid != uid {
             return;
         }
         let absolute = format!("/{}", display_path(path));
-        if is_runtime_mount(&absolute) || found.iter().any(|top| is_below(&absolute, top)) {
+        let below_found = |top: &String| is_below(&absolute, top);
+        if is_runtime_mount(&absolute)
+            || found.iter().any(below_found)
+            || escaped.iter().any(below_found)
+        {
+            return;
+        }
+        if std::str::from_utf8(path) != Ok(&absolute[1..]) {
+            escaped.push(absolute);
             return;
         }
         found.push(absolute);
     });
+    warnings.extend(
+        escaped
+            .into_iter()
+            .map(|path| ProfileWarning::EscapedName { path }),
+    );
     found
 }
 
@@ -441,6 +485,12 @@ fn resolve_in_image(
             path: path.into(),
             resolved: absolute,
         });
+        return None;
+    }
+    // The display form escapes each such character with a backslash, and
+    // shows a real backslash doubled.
+    if absolute.contains('\\') {
+        warnings.push(ProfileWarning::EscapedName { path: absolute });
         return None;
     }
     if has_option_separator(&absolute) {
@@ -571,6 +621,9 @@ mod tests {
             EntryBuilder::dir("cache/").owner(1000, 1000),
             EntryBuilder::dir("srv/"),
             EntryBuilder::dir("srv/d:exec,suid,size=2g/").owner(1000, 1000),
+            EntryBuilder::dir("srv/esc\x1b[31mred/").owner(1000, 1000),
+            EntryBuilder::dir(b"srv/bad\xff/".as_slice()).owner(1000, 1000),
+            EntryBuilder::dir("srv/back\\slash/").owner(1000, 1000),
         ];
         for entry in &entries {
             writer.append(entry).unwrap();
@@ -608,6 +661,30 @@ mod tests {
             .iter()
             .map(|path| path.path.as_str())
             .collect()
+    }
+
+    #[test]
+    fn escaped_names_left_out() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/new\u{7}bell"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+
+        assert_eq!(paths(&profile), ["/cache", "/data", "/tmp", "/var/run"]);
+        for path in [
+            "/srv/esc\\u{1b}[31mred",
+            "/srv/bad\\xff",
+            "/srv/back\\\\slash",
+            "/new\\u{7}bell",
+        ] {
+            let warning = ProfileWarning::EscapedName { path: path.into() };
+            assert!(
+                profile.warnings.contains(&warning),
+                "{path}: {:?}",
+                profile.warnings
+            );
+        }
     }
 
     #[test]
@@ -685,6 +762,48 @@ mod tests {
             "{:?}",
             paths(&profile)
         );
+    }
+
+    #[test]
+    fn learned_owned_content_not_called_left_out() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/app"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+
+        assert!(paths(&profile).contains(&"/app"), "{:?}", paths(&profile));
+        let left_out = ProfileWarning::OwnedWithContent {
+            path: "/app".into(),
+        };
+        assert!(
+            !profile.warnings.contains(&left_out),
+            "{:?}",
+            profile.warnings
+        );
+    }
+
+    #[test]
+    fn learned_system_directories_warned() {
+        let options = ProfileOptions {
+            learned: Some(learned(&["/etc", "/usr/bin/x", "/srv"])),
+            ..ProfileOptions::default()
+        };
+        let profile = build_profile(&app_config(), &hostile_tree(), &options);
+
+        assert!(paths(&profile).contains(&"/etc"), "{:?}", paths(&profile));
+        for path in ["/etc", "/usr/bin/x"] {
+            let warning = ProfileWarning::LearnedSystemDirectory { path: path.into() };
+            assert!(
+                profile.warnings.contains(&warning),
+                "{path}: {:?}",
+                profile.warnings
+            );
+        }
+        let srv = ProfileWarning::LearnedSystemDirectory {
+            path: "/srv".into(),
+        };
+        assert!(!profile.warnings.contains(&srv), "{:?}", profile.warnings);
     }
 
     #[test]

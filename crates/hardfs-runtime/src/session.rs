@@ -259,6 +259,10 @@ pub struct VerifyOutcome {
     /// Further advice, such as why the engine could not start the
     /// container.
     pub hints: Vec<String>,
+    /// Log lines that report a read-only file system or a denied
+    /// permission, on PASS as on FAIL: a process that stays up can still
+    /// have failed to write.
+    pub write_errors: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -294,6 +298,7 @@ fn start_failure(profile: &Profile, arguments: Vec<String>, stderr: String) -> V
         failed_writes: Vec::new(),
         suggestions: Vec::new(),
         hints: vec![hint],
+        write_errors: Vec::new(),
         elapsed: Duration::ZERO,
     }
 }
@@ -352,10 +357,16 @@ pub fn verify(
         failed_writes: Vec::new(),
         suggestions: Vec::new(),
         hints: Vec::new(),
+        write_errors: Vec::new(),
         elapsed: Duration::ZERO,
     };
+    let logs = engine.logs(&guard.id, options.log_lines)?;
+    outcome.write_errors = write_error_lines(&logs)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     if outcome.verdict == Verdict::Fail {
-        outcome.logs = engine.logs(&guard.id, options.log_lines)?;
+        outcome.logs = logs;
         outcome.failed_writes = resolve_relative(
             failed_write_paths(&outcome.logs),
             options.relative_to.as_deref(),
@@ -520,17 +531,10 @@ fn confirm_running(
 /// such a line counts too, because some programs (redis) print the path
 /// first. Relative names in double quotes are kept as written.
 pub fn failed_write_paths(logs: &str) -> Vec<String> {
-    const MARKERS: [&str; 4] = [
-        "read-only file system",
-        "permission denied",
-        "erofs",
-        "eacces",
-    ];
     let lines: Vec<&str> = logs.lines().collect();
     let mut paths = Vec::new();
     for (index, line) in lines.iter().enumerate() {
-        let lower = line.to_ascii_lowercase();
-        if !MARKERS.iter().any(|marker| lower.contains(marker)) {
+        if !reports_write_error(line) {
             continue;
         }
         let mut found = absolute_paths(line);
@@ -552,6 +556,30 @@ pub fn failed_write_paths(logs: &str) -> Vec<String> {
         }
     }
     paths
+}
+
+/// Words of a log line that report a read-only file system or a denied
+/// permission, compared in lowercase.
+const WRITE_ERROR_MARKERS: [&str; 4] = [
+    "read-only file system",
+    "permission denied",
+    "erofs",
+    "eacces",
+];
+
+fn reports_write_error(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    WRITE_ERROR_MARKERS
+        .iter()
+        .any(|marker| lower.contains(marker))
+}
+
+/// Returns the log lines that report a read-only file system or a denied
+/// permission.
+pub fn write_error_lines(logs: &str) -> Vec<&str> {
+    logs.lines()
+        .filter(|line| reports_write_error(line))
+        .collect()
 }
 
 fn absolute_paths(line: &str) -> Vec<String> {
@@ -827,6 +855,40 @@ mod tests {
             "{:?}",
             outcome.arguments
         );
+    }
+
+    #[test]
+    fn verify_volumes_distinct_for_cleaned_paths() {
+        let engine = FakeEngine {
+            state: Ok(ContainerState {
+                running: false,
+                exit_code: 1,
+            }),
+            started: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
+            volumes: Mutex::new(Vec::new()),
+        };
+        let mut profile = bare_profile();
+        for path in ["/a/b-c", "/a-b/c"] {
+            profile.paths.push(crate::WritablePath {
+                path: path.into(),
+                reasons: vec![crate::Reason::Volume],
+                mount: crate::MountKind::Volume,
+                size: 1 << 20,
+                mode: 0o755,
+                owner: crate::Owner::User,
+                image_content: false,
+            });
+        }
+        verify(&engine, &profile, &Tree::new(), &RunOptions::new("image")).unwrap();
+
+        let volumes = engine.volumes.lock().unwrap().clone();
+        let created: Vec<&String> = volumes
+            .iter()
+            .filter(|line| line.starts_with("create "))
+            .collect();
+        assert_eq!(created.len(), 2, "{volumes:?}");
+        assert_ne!(created[0], created[1], "{volumes:?}");
     }
 
     #[test]
@@ -1131,6 +1193,11 @@ mod tests {
         let outcome = verify(&engine, &bare_profile(), &Tree::new(), &options).unwrap();
         assert_eq!(outcome.verdict, Verdict::Pass);
         assert!(outcome.reason.contains("stayed up"), "{}", outcome.reason);
+        assert_eq!(
+            outcome.write_errors,
+            ["[emerg] mkdir() \"/var/lib/nginx/body\" failed (30: Read-only file system)"]
+        );
+        assert!(outcome.logs.is_empty(), "{}", outcome.logs);
         let started = engine.started.lock().unwrap().clone();
         assert_eq!(started.len(), 1);
         assert!(started[0].starts_with("hardfs-verify-"), "{started:?}");

@@ -64,10 +64,8 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         // A file from a failed run would miss paths, and a later `profile
         // --learned` would take it for complete.
         eprintln!("error: learn failed, so no learned-paths file is written");
-        if let Some(uid) = run_uid.filter(|&uid| uid != 0) {
-            eprintln!(
-                "hint: the image ran as uid {uid}, which may not be allowed to create the directories it needs; run learn on the image before hardening, or with --user 0"
-            );
+        if let Some(hint) = uid_hint(run_uid, &outcome.logs) {
+            eprintln!("hint: {hint}");
         }
         return Ok(crate::EXIT_FINDINGS);
     }
@@ -79,6 +77,19 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Explains a failed run by the user's rights, when the user is not root
+/// and the log shows a denied permission. Other failures get no such hint.
+fn uid_hint(run_uid: Option<u64>, logs: &str) -> Option<String> {
+    let uid = run_uid.filter(|&uid| uid != 0)?;
+    let denied = logs.lines().any(|line| {
+        let lower = line.to_ascii_lowercase();
+        lower.contains("permission denied") || lower.contains("eacces")
+    });
+    denied.then(|| format!(
+        "the image ran as uid {uid}, and the log shows a denied permission; the user may not be allowed to create the directories it needs, so run learn on the image before hardening, or with --user 0"
+    ))
 }
 
 /// Describes one learned path in a line for stderr.
@@ -99,6 +110,17 @@ fn describe_learned(path: &LearnedPath) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_hint_needs_permission_error() {
+        let denied = "mkdir: cannot create directory '/app/cache': Permission denied\n";
+        let hint = uid_hint(Some(1000), denied).unwrap();
+        assert!(hint.starts_with("the image ran as uid 1000"), "{hint}");
+        assert_eq!(uid_hint(Some(1000), "bad\n"), None);
+        assert_eq!(uid_hint(Some(1000), ""), None);
+        assert_eq!(uid_hint(Some(0), denied), None);
+        assert_eq!(uid_hint(None, denied), None);
+    }
 
     #[test]
     fn learned_line_counts_changes() {

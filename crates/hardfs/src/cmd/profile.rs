@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use hardfs_fs::Tree;
 use hardfs_image::{BuildOptions, Image, Platform, Reference};
+use hardfs_report::escape;
 use hardfs_runtime::render::{self, KubernetesOptions, Target};
 use hardfs_runtime::{
     build_profile, format_size, parse_size, EngineKind, LearnedPaths, MountKind, Profile,
@@ -130,7 +131,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
     let options = profile_options(&args.settings, args.learned.as_deref())?;
     let profile = build_profile(&loaded.image.config, &loaded.tree, &options);
     print_warnings(&profile, format_target(args.format));
-    let image_name = args.image_name.as_deref().unwrap_or(&args.image);
+    let image_name = &output_image_name(args, &loaded.image);
     for path in profile
         .paths
         .iter()
@@ -157,6 +158,60 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(0)
+}
+
+/// Chooses the image name that the output runs and names volumes after:
+/// `--image-name`, else a repository name the image carries (OCI ref name
+/// or docker-archive `RepoTags`), else the image ID (the first 12 hex
+/// digits of the config digest). The transport and file name are never
+/// used, so the volume names stay the same wherever the image file lies.
+/// Warns when compose or Kubernetes output gets no pullable image name.
+fn output_image_name(args: &ProfileArgs, image: &Image) -> String {
+    if let Some(name) = &args.image_name {
+        return name.clone();
+    }
+    if let Some(name) = repository_name(&image.names) {
+        return name.to_string();
+    }
+    let id = image
+        .config_digest
+        .strip_prefix("sha256:")
+        .map(|hex| hex.chars().take(12).collect::<String>())
+        .filter(|id| !id.is_empty());
+    let name = id.clone().unwrap_or_else(|| args.image.clone());
+    // podman and docker run a loaded image by its ID, but compose and
+    // Kubernetes nodes pull the image by name.
+    let warn = matches!(
+        (&id, args.format),
+        (_, ProfileFormat::Compose | ProfileFormat::Kubernetes)
+            | (None, ProfileFormat::Podman | ProfileFormat::Docker)
+    );
+    if warn {
+        let consequence = match id {
+            Some(_) => format!("the output names it by its image ID `{name}`, which works only where the image is loaded"),
+            None => format!("the output names it `{}`, which no engine can pull", escape(&name)),
+        };
+        eprintln!(
+            "warning: {} carries no repository name, so {consequence}; pass --image-name with the name the image is pushed under",
+            escape(&args.image)
+        );
+    }
+    name
+}
+
+/// Returns the first of an image's own names that is a repository name
+/// with a tag or a registry path (`localhost/app:1`, `postgres:16`), not a bare tag
+/// such as `latest`.
+fn repository_name(names: &[String]) -> Option<&str> {
+    names.iter().map(String::as_str).find(|name| {
+        (name.contains(':') || name.contains('/'))
+            && name.starts_with(|first: char| first.is_ascii_lowercase() || first.is_ascii_digit())
+            && name.chars().all(|character| {
+                character.is_ascii_lowercase()
+                    || character.is_ascii_digit()
+                    || "._-/:@".contains(character)
+            })
+    })
 }
 
 fn render_profile(
@@ -256,4 +311,21 @@ fn text_report(profile: &Profile, image_name: &str) -> String {
     ));
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repository_name;
+
+    #[test]
+    fn repository_name_skips_bare_tags() {
+        let names = ["latest".to_string(), "localhost/tester/t3app:1".to_string()];
+        assert_eq!(repository_name(&names), Some("localhost/tester/t3app:1"));
+        assert_eq!(repository_name(&["1".to_string()]), None);
+        assert_eq!(repository_name(&["Bad Name:1".to_string()]), None);
+        assert_eq!(
+            repository_name(&["postgres:16".to_string()]),
+            Some("postgres:16")
+        );
+    }
 }

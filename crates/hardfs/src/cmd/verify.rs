@@ -134,6 +134,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
                 "failed_writes": outcome.failed_writes,
                 "suggestions": outcome.suggestions,
                 "hints": outcome.hints,
+                "write_errors": outcome.write_errors,
                 "elapsed_seconds": outcome.elapsed.as_secs_f64(),
                 "profile": profile,
             });
@@ -165,6 +166,13 @@ fn write_text(
     command.extend(outcome.arguments.iter().cloned());
     writeln!(out, "ran: {}", escape(&shell_join(&command)))?;
     if outcome.verdict == Verdict::Pass {
+        for line in &outcome.write_errors {
+            writeln!(
+                out,
+                "warning: the log reports a failed write, which the verdict does not count: {}",
+                escape(line)
+            )?;
+        }
         return Ok(());
     }
     if !outcome.logs.trim().is_empty() {
@@ -214,6 +222,7 @@ mod tests {
             failed_writes: vec!["/etc/x".into()],
             suggestions: vec!["/etc".into()],
             hints: Vec::new(),
+            write_errors: vec!["/etc/x: Read-only file system".into()],
             elapsed: Duration::from_millis(100),
         }
     }
@@ -234,6 +243,21 @@ mod tests {
             text.contains("ran: podman run image sh -c 'printf x; exit 1'\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn pass_warns_about_write_errors() {
+        let mut outcome = failed_outcome();
+        outcome.verdict = Verdict::Pass;
+        let mut out = Vec::new();
+        write_text(&mut out, &outcome, EngineKind::Podman).unwrap();
+        let text = String::from_utf8(out).unwrap();
+
+        assert!(
+            text.contains("warning: the log reports a failed write, which the verdict does not count: /etc/x: Read-only file system\n"),
+            "{text}"
+        );
+        assert!(!text.contains("suggestion:"), "{text}");
     }
 
     #[test]
