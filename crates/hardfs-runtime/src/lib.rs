@@ -36,7 +36,7 @@ pub use profile::{
 };
 pub use session::{
     cleanup_on_signal, failed_write_paths, is_system_directory, load_engine_image,
-    output_directory, verify, EngineImage, RunOptions, Verdict, VerifyOptions, VerifyOutcome,
-    IMAGE_REPOSITORY, RUN_LABEL,
+    output_directory, verify, wait_if_interrupted, EngineImage, RunOptions, Verdict, VerifyOptions,
+    VerifyOutcome, IMAGE_REPOSITORY, RUN_LABEL,
 };
 pub use size::{format_size, parse_size};

@@ -3,7 +3,7 @@
 //! on error and on Ctrl-C too.
 
 use std::net::{Ipv4Addr, TcpListener};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,8 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
 /// The number in the next container's name, `hardfs-PURPOSE-PID-N`.
 static NEXT_CONTAINER: AtomicU64 = AtomicU64::new(0);
 static SIGNAL_HANDLER: Once = Once::new();
+/// Set by the signal handler before it removes anything.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Installs a SIGINT/SIGTERM handler, once per process, that removes every
 /// container still running and every image name still loaded, and exits
@@ -30,6 +32,7 @@ static SIGNAL_HANDLER: Once = Once::new();
 pub fn cleanup_on_signal() {
     SIGNAL_HANDLER.call_once(|| {
         let installed = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
             let cleanups = std::mem::take(&mut *LIVE_CONTAINERS.lock().unwrap_or_else(|e| e.into_inner()));
             // Newest first: containers go before the image they run.
             for (_, cleanup) in cleanups.into_iter().rev() {
@@ -41,6 +44,18 @@ pub fn cleanup_on_signal() {
             tracing::warn!(%error, "cannot install the Ctrl-C handler; an interrupted run may leave its container behind");
         }
     });
+}
+
+/// Waits for the signal handler to finish and exit with status 130, when
+/// a signal arrived. The handler removes the container under a run, which
+/// then fails, and without this wait the main thread reports that failure
+/// and exits first, with the wrong status.
+pub fn wait_if_interrupted() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
 }
 
 /// Removes its container, by name, when dropped, and until then lets the

@@ -42,7 +42,9 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<u8> {
         profile,
         reference: args.image.clone(),
     };
-    let outcome = learn(&target.engine, &loaded.tree, &learn_options)?;
+    let outcome = learn(&target.engine, &loaded.tree, &learn_options);
+    hardfs_runtime::wait_if_interrupted();
+    let outcome = outcome?;
 
     if !outcome.ready {
         eprintln!("FAIL: {}", escape(&outcome.reason));

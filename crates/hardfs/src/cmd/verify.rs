@@ -118,7 +118,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
 
     let engine = &target.engine;
     let run_options = run_options(&target.image, &loaded.image.config, &loaded.tree, &args.run)?;
-    let outcome = verify(engine, &profile, &loaded.tree, &run_options)?;
+    let outcome = verify(engine, &profile, &loaded.tree, &run_options);
+    hardfs_runtime::wait_if_interrupted();
+    let outcome = outcome?;
 
     let mut stdout = std::io::stdout().lock();
     match args.format {
