@@ -25,7 +25,7 @@ cleanup() {
     podman ps --all --format '{{.Names}}' 2>/dev/null \
         | grep -x "hardfs-smoke-.*-$$" \
         | while read -r container; do
-            podman rm --force --time 2 "$container" >/dev/null 2>&1 || true
+            podman rm --force --volumes --time 2 "$container" >/dev/null 2>&1 || true
         done
 }
 trap cleanup EXIT

@@ -336,7 +336,7 @@ struct Container(String);
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = podman(&["rm", "-f", "-t", "0", &self.0]);
+        let _ = podman(&["rm", "-f", "-v", "-t", "0", &self.0]);
     }
 }
 
