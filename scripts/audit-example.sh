@@ -21,6 +21,10 @@ phase build-hardfs cargo build --release --locked --quiet --bin hardfs
 phase build-images "$REPO_ROOT/scripts/build-images.sh"
 
 archive="$CACHE_DIR/test-images/$name/oci-archive.tar"
+# Relative to the checkout when the cache is inside it, as the README shows.
+case "$archive" in
+    "$REPO_ROOT"/*) archive="./${archive#"$REPO_ROOT"/}" ;;
+esac
 [ -f "$archive" ] || die "no image named $name: choose appuser, nginx, redis or postgres"
 log "hardfs audit oci-archive:$archive"
 status=0
