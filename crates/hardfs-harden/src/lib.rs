@@ -17,7 +17,6 @@ mod metadata;
 mod options;
 mod output;
 mod plan;
-mod read_ahead;
 mod remove;
 mod rewrite;
 mod rootfs;

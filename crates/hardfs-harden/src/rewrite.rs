@@ -14,9 +14,11 @@ use hardfs_tar::{decompress, patch_stream, Compression, EntryBuilder, Limits, Wr
 use crate::compress::{Effort, Encoder};
 use crate::hashing::Hashing;
 use crate::plan::EntryEdit;
-use crate::read_ahead::with_read_ahead;
 use crate::scan::MAX_LAYER_SIZE;
 use crate::HardenError;
+
+/// Bytes per chunk of the input read ahead of the patcher.
+const READ_AHEAD_CHUNK: usize = 1 << 20;
 
 /// A blob written to the output's `blobs/sha256` directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +59,7 @@ pub fn rewrite_layer(
     let sink = BlobSink::create(&temporary, compression, effort, threads)?;
     // Inflating the input runs on its own thread, so that it overlaps with
     // hashing and compressing the output instead of adding to them.
-    let (sink, stats) = with_read_ahead(stream, |input| {
+    let (sink, stats) = hardfs_tar::with_read_ahead(stream, READ_AHEAD_CHUNK, |input| {
         patch_stream(input, sink, Limits::default(), |entry| {
             let path = normalize(&entry.path).ok()?;
             edits.get(&path)?.patch_for(entry)

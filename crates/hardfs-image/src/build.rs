@@ -8,10 +8,10 @@ use std::sync::{mpsc, Condvar, Mutex};
 use hardfs_fs::{read_layer, Layer, ReadOptions, Tree};
 use std::io::Read;
 
-use hardfs_tar::{decompress_digest_checked, sniff, Compression};
+use hardfs_tar::{decompress_digest_checked, sniff, with_read_ahead, Compression};
 
 use crate::config::LayerInfo;
-use crate::digest::HashingReader;
+use crate::digest::{HashingReader, Tally};
 use crate::store::Store;
 use crate::{rootfs, Image, ImageError, Source};
 
@@ -178,6 +178,10 @@ fn apply(output: &mut BuildOutput, index: usize, read: ReadLayer) -> Result<(), 
         .map_err(|source| ImageError::Layer { what, source })
 }
 
+/// Bytes per chunk handed between the threads that read a layer. Small
+/// chunks keep the memory of several layers read at once low.
+const READ_AHEAD_CHUNK: usize = 128 * 1024;
+
 /// Reads one layer blob, checking its digest, size and DiffID.
 fn read_one(
     store: &dyn Store,
@@ -193,40 +197,21 @@ fn read_one(
     // A compressed layer is read in three threads: one reads and hashes
     // the blob, one decompresses it, and one hashes and parses the tar. An
     // uncompressed blob is the tar itself, so its digest is the DiffID.
-    let (layer, tar_tally) = std::thread::scope(|scope| {
-        let source: Box<dyn Read + Send + '_> = if compressed {
-            Box::new(crate::pipe::spawn(scope, blob))
-        } else {
-            Box::new(blob)
-        };
-        let (compression, stream) = match decompress_digest_checked(source, options.max_layer_size)
-        {
-            Ok(opened) => opened,
-            Err(source) => {
-                check_blob_digest(store, info, &what)?;
-                return Err(ImageError::Tar {
-                    what: what.clone(),
-                    source,
-                });
-            }
-        };
-        let read = if compression == Compression::None {
-            read_layer(stream, &options.read).map(|layer| (layer, None))
-        } else {
-            let (stream, tar_tally) = HashingReader::new(crate::pipe::spawn(scope, stream));
-            read_layer(stream, &options.read).map(|layer| (layer, Some((compression, tar_tally))))
-        };
-        match read {
-            Ok(read) => Ok(read),
-            Err(source) => {
-                check_blob_digest(store, info, &what)?;
-                Err(ImageError::Layer {
-                    what: what.clone(),
-                    source,
-                })
-            }
+    let read = if compressed {
+        with_read_ahead(blob, READ_AHEAD_CHUNK, |blob| open_and_read(blob, options))
+    } else {
+        open_and_read(blob, options)
+    };
+    let (layer, tar_tally) = match read {
+        Ok(read) => read,
+        Err(failure) => {
+            check_blob_digest(store, info, &what)?;
+            return Err(match failure {
+                ReadFailure::Tar(source) => ImageError::Tar { what, source },
+                ReadFailure::Layer(source) => ImageError::Layer { what, source },
+            });
         }
-    })?;
+    };
     let compression = tar_tally
         .as_ref()
         .map_or(Compression::None, |(compression, _)| *compression);
@@ -264,6 +249,34 @@ fn read_one(
         layer,
         digest,
         compression,
+    })
+}
+
+/// Why a layer blob could not be read: its compression or its tar.
+enum ReadFailure {
+    Tar(hardfs_tar::TarError),
+    Layer(hardfs_fs::FsError),
+}
+
+/// Decompresses a blob and reads its tar, hashing the tar on the way when
+/// it was compressed; the tally is absent for an uncompressed blob, whose
+/// own digest is its DiffID.
+fn open_and_read(
+    blob: impl Read + Send,
+    options: &BuildOptions,
+) -> Result<(Layer, Option<(Compression, Tally)>), ReadFailure> {
+    let (compression, stream) =
+        decompress_digest_checked(blob, options.max_layer_size).map_err(ReadFailure::Tar)?;
+    if compression == Compression::None {
+        return read_layer(stream, &options.read)
+            .map(|layer| (layer, None))
+            .map_err(ReadFailure::Layer);
+    }
+    with_read_ahead(stream, READ_AHEAD_CHUNK, |tar| {
+        let (tar, tally) = HashingReader::new(tar);
+        read_layer(tar, &options.read)
+            .map(|layer| (layer, Some((compression, tally))))
+            .map_err(ReadFailure::Layer)
     })
 }
 

@@ -13,7 +13,6 @@ mod digest;
 mod docker_archive;
 mod error;
 mod oci;
-mod pipe;
 mod reference;
 mod rootfs;
 mod store;

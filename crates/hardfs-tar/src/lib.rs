@@ -20,6 +20,7 @@ mod gzip;
 mod header;
 mod patch;
 mod pax;
+mod read_ahead;
 mod reader;
 mod writer;
 
@@ -28,6 +29,7 @@ pub use error::TarError;
 pub use gzip::GzipMembers;
 pub use header::{EntryType, BLOCK_SIZE};
 pub use patch::{patch_headers, patch_stream, HeaderPatch, PatchStats};
+pub use read_ahead::{with_read_ahead, ReadAhead};
 pub use reader::{Entry, Limits, Reader};
 pub use writer::{EntryBuilder, LongNames, Writer};
 

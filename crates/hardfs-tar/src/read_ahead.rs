@@ -1,12 +1,11 @@
-//! A reader whose source runs on its own thread, so that decompressing an
-//! input layer overlaps with patching, hashing and compressing it.
+//! A reader whose source runs on its own thread, so that decompressing a
+//! layer overlaps with what the consumer does with the bytes: parsing and
+//! hashing them in audit, patching and compressing them in harden.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
-/// Bytes per chunk handed from the reading thread to the consumer.
-const CHUNK_SIZE: usize = 1 << 20;
 /// Chunks in circulation: the reading thread can fill this many minus the
 /// one the consumer is reading before it waits.
 const CHUNK_COUNT: usize = 4;
@@ -18,17 +17,21 @@ enum Message {
 }
 
 /// Runs `consume` with a reader that returns the bytes of `source`, which
-/// a scoped thread reads ahead in chunks of [`CHUNK_SIZE`] bytes. Errors
+/// a scoped thread reads ahead in chunks of `chunk_size` bytes. Errors
 /// from `source` reach the consumer unchanged, at the position where they
-/// happened.
-pub fn with_read_ahead<R, T>(source: R, consume: impl FnOnce(&mut ReadAhead) -> T) -> T
+/// happened. At most four chunks are in memory.
+pub fn with_read_ahead<R, T>(
+    source: R,
+    chunk_size: usize,
+    consume: impl FnOnce(&mut ReadAhead) -> T,
+) -> T
 where
     R: Read + Send,
 {
     let (filled_sender, filled) = sync_channel(CHUNK_COUNT);
     let (free, free_receiver) = sync_channel(CHUNK_COUNT);
     for _ in 0..CHUNK_COUNT {
-        free.send(vec![0; CHUNK_SIZE])
+        free.send(vec![0; chunk_size.max(1)])
             .expect("the channel has room for every chunk");
     }
     thread::scope(|scope| {
@@ -48,7 +51,7 @@ where
 }
 
 /// Reads chunks from `source` until its end or its first error. Bytes
-/// read before an error are sent first, so the consumer sees the error at
+/// read before an error are sent first, so the consumer gets the error at
 /// the offset where it happened.
 fn fill_chunks<R: Read>(mut source: R, free: Receiver<Vec<u8>>, filled: SyncSender<Message>) {
     while let Ok(mut chunk) = free.recv() {
@@ -147,6 +150,8 @@ impl Read for ReadAhead {
 mod tests {
     use super::*;
 
+    const CHUNK_SIZE: usize = 1 << 20;
+
     fn sample(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 13 % 253) as u8).collect()
     }
@@ -175,7 +180,7 @@ mod tests {
     }
 
     fn read_all(source: impl Read + Send) -> io::Result<Vec<u8>> {
-        with_read_ahead(source, |reader| {
+        with_read_ahead(source, CHUNK_SIZE, |reader| {
             let mut output = Vec::new();
             reader.read_to_end(&mut output).map(|_| output)
         })
@@ -209,7 +214,7 @@ mod tests {
             step: 65_536,
             fail_at: Some(fail_at),
         };
-        let result = with_read_ahead(source, |reader| {
+        let result = with_read_ahead(source, CHUNK_SIZE, |reader| {
             let mut output = Vec::new();
             let error = reader.read_to_end(&mut output).unwrap_err();
             (output.len(), error)
@@ -228,7 +233,7 @@ mod tests {
             step: CHUNK_SIZE,
             fail_at: None,
         };
-        let first = with_read_ahead(source, |reader| {
+        let first = with_read_ahead(source, CHUNK_SIZE, |reader| {
             let mut first = [0u8; 10];
             reader.read_exact(&mut first).map(|_| first)
         });
