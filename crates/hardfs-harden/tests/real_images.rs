@@ -285,10 +285,7 @@ fn existing_output_is_rejected_untouched() {
 fn podman(args: &[&str]) -> std::process::Output {
     Command::new("podman")
         .args(args)
-        .env(
-            "CONTAINERS_CONF",
-            hardfs_test_images::repo_root().join("ci/containers.conf"),
-        )
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .output()
         .expect("run podman")
 }

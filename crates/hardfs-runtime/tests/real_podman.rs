@@ -25,14 +25,8 @@ fn images_manifest() -> serde_json::Value {
 /// podman with the repository's containers.conf unless the environment
 /// names another one.
 fn podman() -> CliEngine {
-    let engine = CliEngine::new(EngineKind::Podman);
-    match std::env::var_os("CONTAINERS_CONF") {
-        Some(_) => engine,
-        None => engine.with_env(
-            "CONTAINERS_CONF",
-            hardfs_test_images::repo_root().join("ci/containers.conf"),
-        ),
-    }
+    CliEngine::new(EngineKind::Podman)
+        .with_env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
 }
 
 struct TestImage {
@@ -82,14 +76,7 @@ fn leftover_containers(runs: &[&[String]]) -> Vec<String> {
         .collect();
     assert_eq!(names.len(), runs.len(), "every run has a --name");
     let output = Command::new("podman")
-        .env(
-            "CONTAINERS_CONF",
-            std::env::var_os("CONTAINERS_CONF").unwrap_or_else(|| {
-                hardfs_test_images::repo_root()
-                    .join("ci/containers.conf")
-                    .into()
-            }),
-        )
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(["ps", "--all", "--format", "{{.Names}}"])
         .output()
         .expect("podman runs");

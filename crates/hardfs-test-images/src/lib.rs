@@ -12,6 +12,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Returns the podman configuration the tests use: `CONTAINERS_CONF` when
+/// it is set, else the repository's `ci/containers.conf`.
+pub fn containers_conf() -> std::ffi::OsString {
+    std::env::var_os("CONTAINERS_CONF")
+        .unwrap_or_else(|| repo_root().join("ci/containers.conf").into_os_string())
+}
+
 /// Reads `images.json`. Panics with the command that builds the images when
 /// it is missing, so that a test needing them fails instead of passing.
 pub fn images_manifest() -> serde_json::Value {

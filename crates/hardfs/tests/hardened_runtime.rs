@@ -15,23 +15,15 @@ use assert_cmd::Command;
 /// Held by one hardened-image proof at a time.
 static PROOF_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn containers_conf() -> std::ffi::OsString {
-    std::env::var_os("CONTAINERS_CONF").unwrap_or_else(|| {
-        hardfs_test_images::repo_root()
-            .join("ci/containers.conf")
-            .into_os_string()
-    })
-}
-
 fn hardfs() -> Command {
     let mut command = Command::cargo_bin("hardfs").unwrap();
-    command.env("CONTAINERS_CONF", containers_conf());
+    command.env("CONTAINERS_CONF", hardfs_test_images::containers_conf());
     command
 }
 
 fn podman(args: &[&str]) -> Output {
     Process::new("podman")
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(args)
         .output()
         .expect("podman runs")

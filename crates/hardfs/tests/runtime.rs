@@ -14,23 +14,15 @@ fn export(name: &str) -> String {
     format!("docker-archive:{archive}")
 }
 
-fn containers_conf() -> std::ffi::OsString {
-    std::env::var_os("CONTAINERS_CONF").unwrap_or_else(|| {
-        hardfs_test_images::repo_root()
-            .join("ci/containers.conf")
-            .into_os_string()
-    })
-}
-
 fn hardfs() -> Command {
     let mut command = Command::cargo_bin("hardfs").unwrap();
-    command.env("CONTAINERS_CONF", containers_conf());
+    command.env("CONTAINERS_CONF", hardfs_test_images::containers_conf());
     command
 }
 
 fn container_exists(name: &str) -> bool {
     let output = Process::new("podman")
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(["ps", "--all", "--format", "{{.Names}}"])
         .output()
         .unwrap();
@@ -252,7 +244,7 @@ fn interrupt_removes_container() {
     let binary = assert_cmd::cargo::cargo_bin("hardfs");
     // A probe on a port nothing listens on keeps verify waiting.
     let mut child = Process::new(binary)
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args([
             "verify",
             &export("redis"),
@@ -293,7 +285,7 @@ fn interrupt_removes_container() {
 /// exist.
 fn private_images(pid: u32) -> Vec<String> {
     let listed = Process::new("podman")
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
         .output()
         .unwrap();
@@ -309,7 +301,7 @@ fn private_images(pid: u32) -> Vec<String> {
 /// The ID that `name` points to in podman, or `None` without it.
 fn image_id(name: &str) -> Option<String> {
     let output = Process::new("podman")
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(["image", "inspect", "--format", "{{.Id}}", name])
         .output()
         .unwrap();
@@ -330,7 +322,7 @@ fn verify_loads_under_private_name_and_removes_it() {
     let before = image_id("localhost/latest:latest");
 
     let child = Process::new(assert_cmd::cargo::cargo_bin("hardfs"))
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(["verify", &format!("oci-archive:{archive}"), "--bare"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -381,7 +373,7 @@ fn failed_learn_writes_no_file() {
 
 fn podman(args: &[&str]) -> std::process::Output {
     let output = Process::new("podman")
-        .env("CONTAINERS_CONF", containers_conf())
+        .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -400,7 +392,7 @@ struct BuiltImage(String);
 impl Drop for BuiltImage {
     fn drop(&mut self) {
         let _ = Process::new("podman")
-            .env("CONTAINERS_CONF", containers_conf())
+            .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())
             .args(["rmi", "--ignore", &self.0])
             .output();
     }
