@@ -697,7 +697,7 @@ fn device_and_fifo_types() {
 // G. Order of the final view
 
 #[test]
-fn walk_is_in_name_order_whatever_the_tar_order() {
+fn walk_sorted_despite_tar_order() {
     let tree = merge(&[
         vec![
             dir("d/"),
@@ -734,7 +734,7 @@ fn walk_is_in_name_order_whatever_the_tar_order() {
 }
 
 #[test]
-fn names_in_a_large_directory_are_found_after_removals() {
+fn large_directory_lookup_after_removals() {
     let count = 3000;
     let first: Vec<EntryBuilder> = std::iter::once(dir("big/"))
         .chain((0..count).rev().map(|n| file(&format!("big/f{n}"))))

@@ -143,9 +143,9 @@ pub fn rewrite_layer_within_bound(
 }
 
 /// Returns the largest size a rewritten layer may have before it is
-/// compressed again: its input's size plus 1 %, but at least 1 KiB more,
-/// because a layer of a few hundred bytes grows by more than 1 % from a
-/// different gzip header alone.
+/// compressed again: its input's size plus 1 %, but at least 1 KiB more.
+/// A layer of a few hundred bytes grows by more than 1 % from a different
+/// gzip header alone.
 fn size_bound(input_size: u64) -> u64 {
     input_size + (input_size / 100).max(1024)
 }

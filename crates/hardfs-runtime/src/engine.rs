@@ -412,7 +412,7 @@ impl Engine for CliEngine {
 }
 
 impl CliEngine {
-    /// Whether the engine's storage has an image of this name or ID.
+    /// Returns whether the engine's storage has an image of this name or ID.
     pub fn has_image(&self, name: &str) -> Result<bool, RuntimeError> {
         let args: &[&str] = match self.kind {
             EngineKind::Podman => &["image", "exists", name],

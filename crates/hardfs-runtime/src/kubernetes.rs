@@ -324,9 +324,9 @@ pub(crate) fn volume_name(path: &str) -> String {
 
 /// Joins a prefix and a path into a DNS-1123 label of at most 63
 /// characters: lowercase letters, digits and single dashes. Cleaning maps
-/// several paths to one text (`/a/b-c`, `/a-b/c`, `/A/B/c`), so whenever
-/// the path has anything but lowercase letters, digits and single slashes
-/// the label ends with a hash of the real path; a label over the length
+/// several paths to one text (`/a/b-c`, `/a-b/c`, `/A/B/c`). So when the
+/// path has anything but lowercase letters, digits and single slashes,
+/// the label ends with a hash of the real path. A label over the length
 /// limit is cut and ends with a longer hash. Different paths therefore get
 /// different labels.
 pub(crate) fn dns_label(prefix: &str, path: &str) -> String {
@@ -367,8 +367,8 @@ pub(crate) fn dns_label(prefix: &str, path: &str) -> String {
     name
 }
 
-/// Whether a path is `/` followed by components of lowercase ASCII
-/// letters and digits, which the label keeps apart without a hash.
+/// Returns whether a path is `/` followed by components of lowercase
+/// ASCII letters and digits, which labels keep apart without a hash.
 fn is_plain_path(path: &str) -> bool {
     path.strip_prefix('/').is_some_and(|rest| {
         rest.split('/').all(|part| {

@@ -272,7 +272,7 @@ mod tests {
             }
         }
 
-        /// The first needed directory that the last run did not mount.
+        /// Returns the first needed directory that the last run did not mount.
         fn missing(&self) -> Option<&'static str> {
             let started = self.started.lock().unwrap();
             let flags = &started.last().expect("a run started").flags;

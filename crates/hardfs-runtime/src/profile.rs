@@ -89,7 +89,7 @@ pub enum Owner {
     User,
 }
 
-/// How a writable path is mounted.
+/// Mount kind of a writable path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MountKind {

@@ -54,7 +54,7 @@ pub fn volume_source(image: &str, path: &str) -> String {
     dns_label(base, path)
 }
 
-/// Where a profile is applied, for [`hidden_content`].
+/// The platform a profile is applied on, for [`hidden_content`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// podman, which copies the image's files into a new tmpfs
@@ -68,8 +68,8 @@ pub enum Target {
     Oci,
 }
 
-/// The paths with files in the image that the platform mounts an empty
-/// file system over, so that the process does not see those files.
+/// Lists the paths with files in the image that the platform mounts an
+/// empty file system over, so that the process does not see those files.
 pub fn hidden_content(profile: &Profile, platform: Target) -> Vec<&str> {
     profile
         .paths
@@ -422,8 +422,8 @@ mod tests {
         assert_eq!(quote_base_60("  read_only: true"), "  read_only: true");
     }
 
-    /// A profile with a database volume, which has files in the image,
-    /// and a `/run` tmpfs with files too.
+    /// Builds a profile with a database volume, which has files in the
+    /// image, and a `/run` tmpfs with files too.
     fn volume_profile() -> Profile {
         let mut profile = www_data_profile();
         profile.paths = vec![

@@ -620,9 +620,9 @@ fn quoted_relative_names(line: &str) -> Vec<String> {
 }
 
 /// Finds the directory that relative names in a process's output are
-/// most likely relative to: the only argument of `process` that is a
-/// directory of the image (postgres changes to its `-D` data directory),
-/// else the image's working directory unless it is `/`.
+/// most likely relative to. That is the only argument of `process` that
+/// is a directory of the image (postgres changes to its `-D` data
+/// directory), else the image's working directory unless it is `/`.
 // NOTE: this is a guess. With two directory arguments, the first one is
 // not chosen, and a process that changes to a directory it was not given
 // gets its names joined to the wrong one.

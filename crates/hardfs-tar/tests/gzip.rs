@@ -20,8 +20,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-/// One member with every optional header field, FHCRC included, which
-/// flate2's builder does not write.
+/// Builds one member with every optional header field, FHCRC included,
+/// which flate2's builder does not write.
 fn member_with_all_fields(data: &[u8]) -> Vec<u8> {
     let mut member = vec![0x1f, 0x8b, 8, 0x02 | 0x04 | 0x08 | 0x10, 0, 0, 0, 0, 0, 255];
     member.extend_from_slice(&5u16.to_le_bytes());

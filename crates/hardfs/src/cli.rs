@@ -178,15 +178,15 @@ pub struct ProfileSettings {
     #[arg(long)]
     pub bare: bool,
 
-    /// How to mount the image's volumes: `volume`, a persistent named
-    /// volume (a PersistentVolumeClaim in Kubernetes), or `tmpfs`, whose
-    /// data is lost when the container stops (an emptyDir in Kubernetes;
+    /// Mount kind for the image's volumes. `volume` is a persistent named
+    /// volume (a PersistentVolumeClaim in Kubernetes). `tmpfs` loses its
+    /// data when the container stops (an emptyDir in Kubernetes, so
     /// `emptydir` is accepted too).
     #[arg(long, value_enum, default_value_t = VolumeAs::Volume)]
     pub volume_as: VolumeAs,
 }
 
-/// How image volumes are mounted.
+/// Mount kind for image volumes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum VolumeAs {
     Volume,

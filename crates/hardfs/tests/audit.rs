@@ -178,6 +178,7 @@ fn unused_allow_entry_is_warned() {
          [[allow]]\nrule = \"chmod-setuid\"\npath = \"Dockerfile\"\nreason = \"lint only\"\n",
     )
     .unwrap();
+
     let output = hardfs()
         .args(["audit", &reference, "--fail-on", "never", "--config"])
         .arg(&config)
@@ -185,11 +186,13 @@ fn unused_allow_entry_is_warned() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
+
     let stderr = String::from_utf8(output.stderr).unwrap();
     let warnings: Vec<&str> = stderr
         .lines()
         .filter(|line| line.starts_with("warning: allowlist entry"))
         .collect();
+
     let expected_config = format!(
         "warning: allowlist entry HF002:/usr/bin/wal from {}:6 matched no finding; \
          check the rule and the path, or remove the entry",

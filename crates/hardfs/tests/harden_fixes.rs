@@ -664,10 +664,12 @@ fn removed_script_interpreter_is_warned() {
         layers,
         json!({"User": "app", "Cmd": ["/app/server"], "Entrypoint": ["tool"], "Env": ["PATH=/app:/usr/bin"]}),
     );
+
     let layout = scratch.path().join("in");
     std::fs::create_dir_all(&layout).unwrap();
     image.write_oci(&layout);
     let input = format!("oci:{}", layout.display());
+
     let (status, summary, stderr) = harden_json(&[&input, "--preset", "shells", "--dry-run"]);
     assert_eq!(status, Some(0), "{stderr}");
     assert_eq!(
@@ -679,6 +681,7 @@ fn removed_script_interpreter_is_warned() {
              /usr/bin/sh under the removed /usr/bin/sh"
         ])
     );
+
     let (_, kept, _) = harden_json(&[&input, "--dry-run"]);
     assert_eq!(kept["plan"]["warnings"], json!([]));
 }

@@ -298,7 +298,7 @@ fn private_images(pid: u32) -> Vec<String> {
         .collect()
 }
 
-/// The ID that `name` points to in podman, or `None` without it.
+/// Returns the ID that `name` points to in podman, or `None` when there is no such image.
 fn image_id(name: &str) -> Option<String> {
     let output = Process::new("podman")
         .env("CONTAINERS_CONF", hardfs_test_images::containers_conf())

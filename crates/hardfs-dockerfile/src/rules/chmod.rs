@@ -99,7 +99,7 @@ fn report_effect(
     }
 }
 
-/// What an `install` or `mkdir` call with a mode creates.
+/// The paths an `install` or `mkdir` call gives a mode, and that mode.
 struct ModeCall {
     /// The mode, as a word holding the mode text alone.
     mode: Word,

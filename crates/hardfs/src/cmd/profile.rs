@@ -112,7 +112,7 @@ fn content_warnings(profile: &Profile, target: Option<Target>) -> Vec<String> {
         .collect()
 }
 
-/// The platform that a format targets, if one.
+/// Returns the platform that a format targets, if any.
 fn format_target(format: ProfileFormat) -> Option<Target> {
     match format {
         ProfileFormat::Text | ProfileFormat::Json => None,
