@@ -27,7 +27,8 @@
 #                     dive        dive --ci --source docker-archive FILE
 #                     hardfs      hardfs audit FILE
 # Each run is timed with `/usr/bin/time -f '%e %M'`: wall seconds and the
-# peak RSS of the largest process in the run, in KiB.
+# peak RSS of the largest process in the run, in KiB. The tools take turns:
+# each round runs every tool once on the input.
 #
 # Peers come from PyPI at pinned versions into .cache/bench/venv. Raw
 # figures go to .cache/bench/results/raw.tsv, the table to
@@ -129,55 +130,64 @@ floor_tar() {
 
 # Runs one command RUNS times and appends a raw record per run:
 # input, form, tool, run, seconds, peak RSS in KiB, exit status.
+# Tools that hit RUN_TIMEOUT, as "INPUT FORM TOOL"; their later runs are skipped.
+declare -A TIMED_OUT=()
+
+# Times one run of a tool. Usage: measure INPUT FORM TOOL RUN COMMAND [ARGS...]
 measure() {
-    local input="$1" form="$2" tool="$3"
-    shift 3
+    local input="$1" form="$2" tool="$3" run="$4"
+    shift 4
     case " $TOOLS " in
         *" $tool "*) ;;
         *) return 0 ;;
     esac
-    local run timing status seconds rss
-    for run in $(seq 1 "$RUNS"); do
-        timing="$(mktemp)"
-        status=0
-        /usr/bin/time -f '%e %M' -o "$timing" \
-            timeout "$RUN_TIMEOUT" "$@" >/dev/null 2>"$RESULTS_DIR/last-stderr" \
-            || status=$?
-        read -r seconds rss < <(tail -n 1 "$timing")
-        rm -f "$timing"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-            "$input" "$form" "$tool" "$run" "$seconds" "$rss" "$status" >>"$RAW"
-        log "$input $form $tool run $run: ${seconds} s, ${rss} KiB, exit $status"
-        if [ "$status" -eq 124 ]; then
-            log "$tool timed out after $RUN_TIMEOUT s on $input; skipping its other runs"
-            break
-        fi
-    done
+    local key="$input $form $tool"
+    [ -z "${TIMED_OUT[$key]:-}" ] || return 0
+    local timing status seconds rss
+    timing="$(mktemp)"
+    status=0
+    /usr/bin/time -f '%e %M' -o "$timing" \
+        timeout "$RUN_TIMEOUT" "$@" >/dev/null 2>"$RESULTS_DIR/last-stderr" \
+        || status=$?
+    read -r seconds rss < <(tail -n 1 "$timing")
+    rm -f "$timing"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$input" "$form" "$tool" "$run" "$seconds" "$rss" "$status" >>"$RAW"
+    log "$input $form $tool run $run: ${seconds} s, ${rss} KiB, exit $status"
+    if [ "$status" -eq 124 ]; then
+        log "$tool timed out after $RUN_TIMEOUT s on $input; skipping its other runs"
+        TIMED_OUT[$key]=1
+    fi
 }
 
+# Runs every tool once per round, RUNS rounds, so that a slower or faster
+# stretch of the machine reaches all tools alike and the ratios hold.
 measure_input() {
-    local input="$1" oci archive blobs=() syft
+    local input="$1" oci archive blobs=() syft run
     read -r oci archive < <(prepare_input "$input")
     [ -d "$oci" ] && [ -f "$archive" ] || die "missing exports of $input: $oci, $archive"
     mapfile -t blobs < <(oci_layer_blobs "$oci")
     syft="$(syft_binary)"
 
-    measure "$input" oci floor-gzip bash -c 'floor_gzip "$@"' floor-gzip "${blobs[@]}"
-    measure "$input" oci trivy "$TRIVY" image --input "$oci" \
-        --scanners misconfig --image-config-scanners misconfig \
-        --skip-db-update --skip-check-update --offline-scan \
-        --cache-backend memory --quiet --format json --output /dev/null
-    measure "$input" oci syft "$syft" scan --quiet "oci-dir:$oci" -o json=/dev/null
-    if [ -x "$HARDFS" ]; then
-        measure "$input" oci hardfs "$HARDFS" audit "${HARDFS_EXTRA_ARGS[@]}" "$oci"
-    fi
+    for run in $(seq 1 "$RUNS"); do
+        measure "$input" oci floor-gzip "$run" bash -c 'floor_gzip "$@"' floor-gzip "${blobs[@]}"
+        measure "$input" oci trivy "$run" "$TRIVY" image --input "$oci" \
+            --scanners misconfig --image-config-scanners misconfig \
+            --skip-db-update --skip-check-update --offline-scan \
+            --cache-backend memory --quiet --format json --output /dev/null
+        measure "$input" oci syft "$run" "$syft" scan --quiet "oci-dir:$oci" -o json=/dev/null
+        if [ -x "$HARDFS" ]; then
+            measure "$input" oci hardfs "$run" "$HARDFS" audit "${HARDFS_EXTRA_ARGS[@]}" "$oci"
+        fi
 
-    measure "$input" docker-archive floor-tar bash -c 'floor_tar "$1"' floor-tar "$archive"
-    measure "$input" docker-archive dive "$VENV/bin/dive" --ci \
-        --source docker-archive "$archive"
-    if [ -x "$HARDFS" ]; then
-        measure "$input" docker-archive hardfs "$HARDFS" audit "${HARDFS_EXTRA_ARGS[@]}" "$archive"
-    fi
+        measure "$input" docker-archive floor-tar "$run" bash -c 'floor_tar "$1"' floor-tar "$archive"
+        measure "$input" docker-archive dive "$run" "$VENV/bin/dive" --ci \
+            --source docker-archive "$archive"
+        if [ -x "$HARDFS" ]; then
+            measure "$input" docker-archive hardfs "$run" \
+                "$HARDFS" audit "${HARDFS_EXTRA_ARGS[@]}" "$archive"
+        fi
+    done
 }
 
 main() {

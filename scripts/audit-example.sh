@@ -16,7 +16,7 @@ name="${1:-appuser}"
 shift || true
 
 command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain with rustup"
-ensure_packages "${IMAGE_TOOL_PACKAGES[@]}"
+ensure_packages "${BUILD_PACKAGES[@]}" "${IMAGE_TOOL_PACKAGES[@]}"
 phase build-hardfs cargo build --release --locked --quiet --bin hardfs
 phase build-images "$REPO_ROOT/scripts/build-images.sh"
 

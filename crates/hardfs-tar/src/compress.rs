@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::TarError;
+use crate::{Inflate, TarError};
 
 /// Compression of a layer blob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,7 +67,9 @@ fn open<'a, R: Read + Send + 'a>(
     let compression = sniff(head)?;
     let stream: Box<dyn Read + Send + 'a> = match compression {
         Compression::None => Box::new(buffered),
-        Compression::Gzip if check_crc => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Gzip if check_crc && !Inflate::fastest().checks_crc() => {
+            Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+        }
         Compression::Gzip => Box::new(crate::gzip::GzipMembers::new(buffered)),
         Compression::Zstd => {
             let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered)

@@ -18,6 +18,8 @@ mod compress;
 mod error;
 mod gzip;
 mod header;
+#[cfg(hardfs_isal)]
+mod isal;
 mod patch;
 mod pax;
 mod read_ahead;
@@ -26,7 +28,7 @@ mod writer;
 
 pub use compress::{decompress, decompress_digest_checked, sniff, Compression, LimitedReader};
 pub use error::TarError;
-pub use gzip::GzipMembers;
+pub use gzip::{GzipMembers, Inflate};
 pub use header::{EntryType, BLOCK_SIZE};
 pub use patch::{patch_headers, patch_stream, HeaderPatch, PatchStats};
 pub use read_ahead::{with_read_ahead, ReadAhead};

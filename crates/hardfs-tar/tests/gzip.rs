@@ -1,12 +1,13 @@
-//! The CRC-skipping gzip reader against flate2's checking one: the same
-//! output for every header form and member layout, and an error wherever
-//! the stream is cut or its sizes disagree.
+//! hardfs's gzip reader, with each inflate implementation the build has,
+//! against flate2's decoder: the same output for every header form, member
+//! layout and read size, and an error wherever the stream is cut, damaged
+//! or its trailer disagrees.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 
 use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::{Compression as Level, Crc, GzBuilder};
-use hardfs_tar::GzipMembers;
+use hardfs_tar::{GzipMembers, Inflate};
 
 fn sample(length: usize) -> Vec<u8> {
     (0..length)
@@ -41,9 +42,25 @@ fn member_with_all_fields(data: &[u8]) -> Vec<u8> {
     member
 }
 
+/// Reads a stream with every implementation; they must agree.
 fn read_all(stream: &[u8]) -> std::io::Result<Vec<u8>> {
+    let results: Vec<_> = Inflate::ALL
+        .iter()
+        .map(|&inflate| read_with(inflate, stream))
+        .collect();
+    for (inflate, result) in Inflate::ALL.iter().zip(&results) {
+        match (result, &results[0]) {
+            (Ok(ours), Ok(first)) => assert!(ours == first, "{inflate:?} output differs"),
+            (Err(ours), Err(first)) => assert_eq!(ours.kind(), first.kind(), "{inflate:?}"),
+            _ => panic!("{inflate:?} disagrees: {result:?} vs {:?}", results[0]),
+        }
+    }
+    results.into_iter().next().unwrap()
+}
+
+fn read_with(inflate: Inflate, stream: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut output = Vec::new();
-    GzipMembers::new(stream).read_to_end(&mut output)?;
+    GzipMembers::with_inflate(stream, inflate).read_to_end(&mut output)?;
     Ok(output)
 }
 
@@ -94,21 +111,124 @@ fn optional_header_fields_are_skipped() {
 }
 
 #[test]
-fn crc_is_not_checked_but_size_is() {
+fn zlib_rs_checks_size_not_crc() {
     let data = sample(10_000);
     let mut stream = gzip(&data);
     let length = stream.len();
     stream[length - 8] ^= 0xff;
-    assert!(read_all(&stream).unwrap() == data, "a wrong CRC is ignored");
+    assert!(
+        read_with(Inflate::ZlibRs, &stream).unwrap() == data,
+        "a wrong CRC is ignored"
+    );
 
     let mut stream = gzip(&data);
     stream[length - 4] ^= 0x01;
-    let error = read_all(&stream).unwrap_err();
+    let error = read_with(Inflate::ZlibRs, &stream).unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
     assert_eq!(
         error.to_string(),
         "gzip member size does not match its trailer (ISIZE)"
     );
+}
+
+#[cfg(hardfs_isal)]
+#[test]
+fn isal_checks_crc_and_size() {
+    let data = sample(10_000);
+    let length = gzip(&data).len();
+    for at in [length - 8, length - 5, length - 4, length - 1] {
+        let mut stream = gzip(&data);
+        stream[at] ^= 0x01;
+        let error = read_with(Inflate::Isal, &stream).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "byte {at}");
+        assert_eq!(
+            error.to_string(),
+            "gzip member does not match its trailer (CRC-32 or ISIZE)"
+        );
+    }
+}
+
+/// scripts/test.sh installs ISA-L, so a build that fell back to zlib-rs
+/// there is a broken install step, not a slower run.
+#[test]
+fn isal_built_when_expected() {
+    if std::env::var_os("HARDFS_EXPECT_ISAL").is_some() {
+        assert_eq!(Inflate::fastest().as_str(), "ISA-L");
+    }
+}
+
+#[test]
+fn read_sizes_give_same_bytes() {
+    // Small and stored members next to each other, so that member ends
+    // fall inside and at the edges of the reader's buffer.
+    let parts = [
+        sample(5_000),
+        b"x".to_vec(),
+        Vec::new(),
+        sample(300_000),
+        sample(17),
+    ];
+    let mut stream = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
+        let mut encoder = GzEncoder::new(Vec::new(), Level::new(index as u32 % 10));
+        encoder.write_all(part).unwrap();
+        stream.extend(encoder.finish().unwrap());
+    }
+    let expected = parts.concat();
+    for &inflate in Inflate::ALL {
+        for capacity in [1, 2, 7, 8, 9, 64, 4096, 65_537] {
+            for output_size in [1, 3, 4096, 1 << 20] {
+                let mut reader = GzipMembers::with_inflate(
+                    BufReader::with_capacity(capacity, &stream[..]),
+                    inflate,
+                );
+                let mut output = Vec::new();
+                let mut buffer = vec![0; output_size];
+                loop {
+                    let count = reader.read(&mut buffer).unwrap();
+                    if count == 0 {
+                        break;
+                    }
+                    output.extend_from_slice(&buffer[..count]);
+                }
+                assert!(
+                    output == expected,
+                    "{inflate:?}, input buffer {capacity}, output buffer {output_size}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_deflate_data_is_error() {
+    let data = sample(100_000);
+    let stream = gzip(&data);
+    let mut rejected = 0;
+    for at in (10..stream.len() - 8).step_by(97) {
+        let mut damaged = stream.clone();
+        damaged[at] ^= 0x55;
+        for &inflate in Inflate::ALL {
+            match read_with(inflate, &damaged) {
+                Ok(output) => assert!(
+                    output != data || !inflate.checks_crc(),
+                    "{inflate:?} read a damaged stream as the original"
+                ),
+                Err(error) => {
+                    // flate2 calls corrupt deflate data invalid input.
+                    assert!(
+                        matches!(
+                            error.kind(),
+                            std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+                        ),
+                        "{inflate:?}: {error}"
+                    );
+                    rejected += 1;
+                }
+            }
+        }
+    }
+    assert!(rejected > 0);
 }
 
 #[test]

@@ -697,3 +697,22 @@ fn config_file_shared_with_harden() {
         .success()
         .stdout(predicate::str::contains("/usr/bin/wall"));
 }
+
+#[test]
+fn version_names_gzip_inflate() {
+    let output = hardfs().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let line = String::from_utf8(output.stdout).unwrap();
+    let expected = if std::env::var_os("HARDFS_EXPECT_ISAL").is_some() {
+        "ISA-L"
+    } else {
+        hardfs_tar::Inflate::fastest().as_str()
+    };
+    assert_eq!(
+        line,
+        format!(
+            "hardfs {} (gzip inflate: {expected})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
