@@ -2,8 +2,8 @@
 //! implementation the build has, against flate2's decoder. Where flate2
 //! reads a stream, every implementation must give the same bytes. ISA-L
 //! checks the CRC-32 as flate2 does, so it must also reject every stream
-//! flate2 rejects; zlib-rs skips the CRC-32 and may accept more. Any panic
-//! is a bug.
+//! flate2 rejects for its data; zlib-rs skips the CRC-32 and may accept
+//! more. Any panic is a bug.
 
 #![no_main]
 
@@ -24,11 +24,22 @@ fuzz_target!(|data: &[u8]| {
         let ours_result = GzipMembers::with_inflate(data, inflate)
             .take(MAX_OUTPUT)
             .read_to_end(&mut ours);
-        if theirs_result.is_ok() && !data.is_empty() {
+        // hardfs follows Go's gzip reader where it differs from flate2: it
+        // rejects names and comments over 511 bytes and ignores reserved
+        // flag bits, which flate2 rejects in a header.
+        let runtime_limit = matches!(&ours_result, Err(error)
+            if error.to_string().contains("which podman and docker reject"));
+        let flate2_header_error = matches!(&theirs_result, Err(error)
+            if error.to_string().contains("header"));
+        if theirs_result.is_ok() && !data.is_empty() && !runtime_limit {
             assert!(ours_result.is_ok(), "flate2 read a stream {inflate:?} rejects");
             assert!(ours == theirs, "{inflate:?} and flate2 give different bytes");
         }
-        if inflate.checks_crc() && ours_result.is_ok() && (ours.len() as u64) < MAX_OUTPUT {
+        if inflate.checks_crc()
+            && ours_result.is_ok()
+            && (ours.len() as u64) < MAX_OUTPUT
+            && !flate2_header_error
+        {
             assert!(theirs_result.is_ok(), "{inflate:?} read a stream flate2 rejects");
         }
     }

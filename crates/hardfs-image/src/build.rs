@@ -206,6 +206,17 @@ fn read_one(
         Ok(read) => read,
         Err(failure) => {
             check_blob_digest(store, info, &what)?;
+            if compressed {
+                check_decompression(store, info, options, &what)?;
+            }
+            let what = match media_type_warning(info, Compression::None) {
+                Some(_) if !compressed => format!(
+                    "{what}, which its media type `{}` calls compressed but which does not \
+                     start with gzip's or zstd's magic bytes, so it was read as a tar,",
+                    info.media_type.as_deref().unwrap_or_default()
+                ),
+                _ => what,
+            };
             return Err(match failure {
                 ReadFailure::Tar(source) => ImageError::Tar { what, source },
                 ReadFailure::Layer(source) => ImageError::Layer { what, source },
@@ -307,6 +318,33 @@ fn check_blob_digest(store: &dyn Store, info: &LayerInfo, what: &str) -> Result<
         });
     }
     Ok(())
+}
+
+/// Decompresses a whole compressed blob whose tar failed to parse. Damage
+/// in the compressed stream is the plainer cause, and the tar reader may
+/// have met the damaged bytes before the gzip trailer revealed them.
+fn check_decompression(
+    store: &dyn Store,
+    info: &LayerInfo,
+    options: &BuildOptions,
+    what: &str,
+) -> Result<(), ImageError> {
+    let (blob, _) = store.open(&info.blob)?;
+    let (compression, mut stream) =
+        hardfs_tar::decompress(blob, options.max_layer_size).map_err(|source| ImageError::Tar {
+            what: what.to_string(),
+            source,
+        })?;
+    match std::io::copy(&mut stream, &mut std::io::sink()) {
+        Ok(_) => Ok(()),
+        Err(source) => Err(ImageError::Tar {
+            what: what.to_string(),
+            source: hardfs_tar::TarError::Decompress {
+                compression: compression.as_str(),
+                source,
+            },
+        }),
+    }
 }
 
 fn describe(info: &LayerInfo) -> String {

@@ -56,6 +56,12 @@ pub enum TarError {
         offset: u64,
         typeflag: char,
     },
+    #[error("failed to decompress the {compression} blob")]
+    Decompress {
+        compression: &'static str,
+        #[source]
+        source: io::Error,
+    },
     #[error("decompressed stream exceeds the limit of {max} bytes (a decompression bomb, or a layer larger than the limit allows)")]
     Bomb { max: u64 },
     #[error("unsupported compression {0} (hardfs reads gzip, zstd and uncompressed tar)")]

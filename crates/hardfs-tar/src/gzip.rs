@@ -16,7 +16,6 @@ const FLAG_HEADER_CRC: u8 = 0x02;
 const FLAG_EXTRA: u8 = 0x04;
 const FLAG_NAME: u8 = 0x08;
 const FLAG_COMMENT: u8 = 0x10;
-const FLAGS_RESERVED: u8 = 0xe0;
 
 /// The deflate implementation a [`GzipMembers`] reader uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +130,7 @@ impl<R: BufRead> Read for GzipMembers<R> {
                         self.state = State::Done;
                         return Ok(0);
                     }
-                    read_header(&mut inner)?;
+                    read_header(&mut inner, self.members)?;
                     self.members += 1;
                     self.member_size = 0;
                     self.state = self.start_member(inner)?;
@@ -175,14 +174,31 @@ impl<R: BufRead> Read for GzipMembers<R> {
     }
 }
 
-/// Reads one member header, leaving `inner` at the deflate data.
-fn read_header(inner: &mut impl BufRead) -> io::Result<()> {
+/// Longest file name or comment, without its NUL, that Go's gzip reader
+/// accepts. podman and docker use it and reject a layer with a longer one,
+/// although RFC 1952 sets no limit.
+const MAX_HEADER_TEXT: usize = 511;
+
+/// Reads one member header, leaving `inner` at the deflate data. `members`
+/// counts the members before it, for the message about trailing data.
+///
+/// Reserved flag bits are ignored, as Go's gzip reader does: RFC 1952 asks
+/// for an error, but podman and docker load such a layer.
+fn read_header(inner: &mut impl BufRead, members: u64) -> io::Result<()> {
     let mut fixed = [0; 10];
-    inner.read_exact(&mut fixed).map_err(truncated_header)?;
-    if fixed[..2] != [0x1f, 0x8b] {
-        return Err(invalid(
-            "invalid gzip header: the magic bytes 1f 8b are missing",
-        ));
+    let count = read_up_to(inner, &mut fixed)?;
+    if count >= 2 && fixed[..2] != [0x1f, 0x8b] || count == 1 && fixed[0] != 0x1f {
+        return Err(if members == 0 {
+            invalid("invalid gzip header: the magic bytes 1f 8b are missing")
+        } else {
+            invalid(&format!(
+                "invalid gzip stream: the bytes after member {members} are not a gzip member \
+                 (trailing data)"
+            ))
+        });
+    }
+    if count < fixed.len() {
+        return Err(truncated_header(io::ErrorKind::UnexpectedEof.into()));
     }
     if fixed[2] != 8 {
         return Err(invalid(
@@ -190,31 +206,60 @@ fn read_header(inner: &mut impl BufRead) -> io::Result<()> {
         ));
     }
     let flags = fixed[3];
-    if flags & FLAGS_RESERVED != 0 {
-        return Err(invalid("invalid gzip header: reserved flag bits are set"));
-    }
+    let mut header_crc = flate2::Crc::new();
+    header_crc.update(&fixed);
     if flags & FLAG_EXTRA != 0 {
         let mut length = [0; 2];
         inner.read_exact(&mut length).map_err(truncated_header)?;
-        let length = u16::from_le_bytes(length) as u64;
-        let skipped = io::copy(&mut inner.take(length), &mut io::sink())?;
-        if skipped != length {
-            return Err(truncated_header(io::ErrorKind::UnexpectedEof.into()));
-        }
+        header_crc.update(&length);
+        let mut extra = vec![0; u16::from_le_bytes(length) as usize];
+        inner.read_exact(&mut extra).map_err(truncated_header)?;
+        header_crc.update(&extra);
     }
-    for flag in [FLAG_NAME, FLAG_COMMENT] {
+    for (flag, what) in [(FLAG_NAME, "file name"), (FLAG_COMMENT, "comment")] {
         if flags & flag != 0 {
             let mut text = Vec::new();
-            inner.read_until(0, &mut text)?;
+            inner
+                .take(MAX_HEADER_TEXT as u64 + 1)
+                .read_until(0, &mut text)?;
             if text.last() != Some(&0) {
+                if text.len() > MAX_HEADER_TEXT {
+                    return Err(invalid(&format!(
+                        "invalid gzip header: the {what} is longer than {MAX_HEADER_TEXT} \
+                         bytes, which podman and docker reject"
+                    )));
+                }
                 return Err(truncated_header(io::ErrorKind::UnexpectedEof.into()));
             }
+            header_crc.update(&text);
         }
     }
     if flags & FLAG_HEADER_CRC != 0 {
-        inner.read_exact(&mut [0; 2]).map_err(truncated_header)?;
+        let mut stored = [0; 2];
+        inner.read_exact(&mut stored).map_err(truncated_header)?;
+        let computed = header_crc.sum() as u16;
+        if u16::from_le_bytes(stored) != computed {
+            return Err(invalid(&format!(
+                "invalid gzip header: its CRC-16 is {:#06x}, the header's bytes give {computed:#06x}",
+                u16::from_le_bytes(stored)
+            )));
+        }
     }
     Ok(())
+}
+
+/// Reads until `buffer` is full or the input ends; returns the bytes read.
+fn read_up_to(inner: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut count = 0;
+    while count < buffer.len() {
+        match inner.read(&mut buffer[count..]) {
+            Ok(0) => break,
+            Ok(read) => count += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(count)
 }
 
 fn truncated_member(error: io::Error) -> io::Error {

@@ -261,10 +261,18 @@ fn truncated_streams_are_errors() {
 #[test]
 fn bad_headers_and_trailing_bytes_are_errors() {
     let data = sample(1000);
-    let cases: [(Vec<u8>, &str); 4] = [
+    let cases: [(Vec<u8>, &str); 6] = [
         (Vec::new(), "empty gzip stream"),
         (
             [gzip(&data), b"trailing garbage".to_vec()].concat(),
+            "invalid gzip stream: the bytes after member 1 are not a gzip member (trailing data)",
+        ),
+        (
+            [gzip(&data), vec![0]].concat(),
+            "invalid gzip stream: the bytes after member 1 are not a gzip member (trailing data)",
+        ),
+        (
+            b"PK\x03\x04 not gzip".to_vec(),
             "invalid gzip header: the magic bytes 1f 8b are missing",
         ),
         (
@@ -277,15 +285,48 @@ fn bad_headers_and_trailing_bytes_are_errors() {
         ),
         (
             {
-                let mut stream = gzip(&data);
-                stream[3] |= 0x80;
+                let mut stream = member_with_all_fields(&data);
+                // The FHCRC field follows the 10 fixed bytes, the extra
+                // field (2 + 5), the name (10) and the comment (10).
+                stream[37] ^= 0xff;
                 stream
             },
-            "invalid gzip header: reserved flag bits are set",
+            "invalid gzip header: its CRC-16 is",
         ),
     ];
     for (stream, message) in cases {
         let error = read_all(&stream).unwrap_err();
-        assert_eq!(error.to_string(), message);
+        assert!(
+            error.to_string().starts_with(message),
+            "{error} should start with {message}"
+        );
+    }
+}
+
+/// Go's gzip reader, which podman and docker use, ignores reserved flag
+/// bits and rejects names longer than 511 bytes; hardfs agrees with it.
+#[test]
+fn header_limits_follow_container_runtimes() {
+    let data = sample(1000);
+    let mut reserved = gzip(&data);
+    reserved[3] |= 0xe0;
+    assert!(read_all(&reserved).unwrap() == data);
+
+    for (length, accepted) in [(511, true), (512, false)] {
+        let named = GzBuilder::new()
+            .filename(vec![b'n'; length])
+            .write(Vec::new(), Level::new(6));
+        let mut named = named;
+        named.write_all(&data).unwrap();
+        let result = read_all(&named.finish().unwrap());
+        if accepted {
+            assert!(result.unwrap() == data, "name of {length} bytes");
+        } else {
+            assert_eq!(
+                result.unwrap_err().to_string(),
+                "invalid gzip header: the file name is longer than 511 bytes, which podman and \
+                 docker reject"
+            );
+        }
     }
 }

@@ -716,3 +716,67 @@ fn version_names_gzip_inflate() {
         )
     );
 }
+
+/// Puts `blob` in place of layer `index` of the layout in `dir`, with the
+/// manifest and index rewritten to its digest and size, so that only
+/// reading the blob can find what is wrong with it.
+fn replace_layer_blob(dir: &Path, index: usize, blob: &[u8]) {
+    let index_path = dir.join("index.json");
+    let mut index_json: Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let manifest_digest = index_json["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let manifest_path = dir.join("blobs/sha256").join(&manifest_digest[7..]);
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let (digest, size) = support::put_blob(dir, blob);
+    manifest["layers"][index]["digest"] = json!(digest);
+    manifest["layers"][index]["size"] = json!(size);
+    let (digest, size) = support::put_blob(dir, &serde_json::to_vec(&manifest).unwrap());
+    index_json["manifests"][0]["digest"] = json!(digest);
+    index_json["manifests"][0]["size"] = json!(size);
+    std::fs::write(&index_path, serde_json::to_vec(&index_json).unwrap()).unwrap();
+}
+
+#[test]
+fn damaged_gzip_layer_is_named() {
+    let image = sample_image();
+    let layer = &image.layers[0];
+    let mut wrong_crc = support::gzip(layer);
+    let length = wrong_crc.len();
+    wrong_crc[length - 8] ^= 0x01;
+    let mut long_name = vec![0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 255];
+    long_name.extend(vec![b'n'; 600]);
+    long_name.push(0);
+    long_name.extend(&support::gzip(layer)[10..]);
+    let cases = [
+        (wrong_crc, "gzip member does not match its trailer (CRC-32 or ISIZE)"),
+        (
+            long_name,
+            "invalid gzip header: the file name is longer than 511 bytes, which podman and docker reject",
+        ),
+    ];
+    for (blob, cause) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        image.write_oci(dir.path());
+        replace_layer_blob(dir.path(), 0, &blob);
+        let before = std::fs::read(layer_blob(dir.path(), 0)).unwrap();
+        let output = hardfs()
+            .arg("audit")
+            .arg(format!("oci:{}", dir.path().display()))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("cannot read layer 0 (sha256:"), "{stderr}");
+        assert!(
+            stderr.contains("caused by: failed to decompress the gzip blob"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("caused by: {cause}")), "{stderr}");
+        assert!(std::fs::read(layer_blob(dir.path(), 0)).unwrap() == before);
+    }
+}
