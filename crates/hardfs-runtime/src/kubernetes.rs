@@ -510,6 +510,25 @@ fn check_pod_fields(pod_spec: &Node, patched: &str, warnings: &mut Vec<String>) 
     }
 }
 
+/// The capability names in a container securityContext's
+/// `capabilities.add`, without a `CAP_` prefix, in their order.
+fn added_capabilities(context: &Node) -> Vec<String> {
+    let Some(Node::Sequence(items)) = context.get("capabilities").and_then(|caps| caps.get("add"))
+    else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for item in items {
+        if let Some(name) = item.as_str() {
+            let name = name.trim_start_matches("CAP_").to_string();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 /// Applies the profile to one container. A `volumeMount` that the
 /// manifest already has at a profile path is kept, with a warning, and
 /// the path is returned so that no volume is added for it.
@@ -533,10 +552,28 @@ fn patch_container(
     if let Node::Mapping(entries) = context {
         entries.retain(|(key, value)| key != "privileged" || *value != Node::Bool(true));
     }
+    let added = added_capabilities(context);
     if let Node::Mapping(entries) = wanted {
         for (key, value) in entries {
             context.set(&key, value);
         }
+    }
+    // The restricted Pod Security Standard lets a container add back only
+    // NET_BIND_SERVICE after dropping ALL; any other added capability goes.
+    let (kept, removed): (Vec<String>, Vec<String>) = added
+        .into_iter()
+        .partition(|capability| capability == "NET_BIND_SERVICE");
+    if !removed.is_empty() {
+        warnings.push(format!(
+            "container {name}: capabilities.add {} removed, because the restricted Pod Security Standard allows adding only NET_BIND_SERVICE; if the app needs them, run it without the restricted profile and add them back by hand",
+            removed.join(", ")
+        ));
+    }
+    if !kept.is_empty() {
+        context.mapping_at("capabilities").set(
+            "add",
+            Node::Sequence(kept.into_iter().map(Node::String).collect()),
+        );
     }
     if profile.user.is_none() {
         // An unresolved user has no numbers; drop stale ones rather than
@@ -1022,6 +1059,33 @@ spec:
                 .any(|warning| warning.contains("`privileged: true` is removed")),
             "{:?}",
             output.warnings
+        );
+    }
+
+    #[test]
+    fn patch_keeps_only_net_bind_service() {
+        let manifest = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db
+spec:
+  containers:
+    - name: web
+      image: db:1
+      securityContext:
+        capabilities:
+          add: [NET_BIND_SERVICE, CAP_SYS_ADMIN, NET_RAW]
+          drop: [MKNOD]
+";
+        let output = patch_output(manifest);
+        let after: serde_json::Value = serde_saphyr::from_str(&output.yaml).unwrap();
+        let capabilities = &after["spec"]["containers"][0]["securityContext"]["capabilities"];
+        assert_eq!(capabilities["drop"], serde_json::json!(["ALL"]));
+        assert_eq!(capabilities["add"], serde_json::json!(["NET_BIND_SERVICE"]));
+        assert_eq!(
+            output.warnings,
+            vec!["container web: capabilities.add SYS_ADMIN, NET_RAW removed, because the restricted Pod Security Standard allows adding only NET_BIND_SERVICE; if the app needs them, run it without the restricted profile and add them back by hand"]
         );
     }
 
