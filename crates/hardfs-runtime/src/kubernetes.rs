@@ -510,7 +510,7 @@ fn check_pod_fields(pod_spec: &Node, patched: &str, warnings: &mut Vec<String>) 
     }
 }
 
-/// The capability names in a container securityContext's
+/// Returns the capability names in a container securityContext's
 /// `capabilities.add`, without a `CAP_` prefix, in their order.
 fn added_capabilities(context: &Node) -> Vec<String> {
     let Some(Node::Sequence(items)) = context.get("capabilities").and_then(|caps| caps.get("add"))
@@ -559,7 +559,7 @@ fn patch_container(
         }
     }
     // The restricted Pod Security Standard lets a container add back only
-    // NET_BIND_SERVICE after dropping ALL; any other added capability goes.
+    // NET_BIND_SERVICE after dropping ALL, so any other added capability goes.
     let (kept, removed): (Vec<String>, Vec<String>) = added
         .into_iter()
         .partition(|capability| capability == "NET_BIND_SERVICE");
