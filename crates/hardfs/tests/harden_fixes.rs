@@ -768,3 +768,33 @@ fn created_user_that_is_not_run_is_warned() {
         "{stderr}"
     );
 }
+
+#[test]
+fn text_summary_escapes_names_and_volumes() {
+    let scratch = tempfile::tempdir().unwrap();
+    let image = TestImage::new(
+        vec![
+            base_layer(),
+            vec![
+                EntryBuilder::dir("usr/"),
+                EntryBuilder::dir("usr/bin/"),
+                EntryBuilder::file("usr/bin/bidi\u{202e}exe.txt", "elf").mode(0o4755),
+                EntryBuilder::dir("data\u{1b}[5m/").owner(1000, 1000),
+            ],
+        ],
+        json!({"User": "app", "Volumes": {"/data\u{1b}[5m": {}}}),
+    );
+    let layout = scratch.path().join("in");
+    std::fs::create_dir_all(&layout).unwrap();
+    image.write_oci(&layout);
+    let output = hardfs()
+        .args(["harden", &format!("oci:{}", layout.display()), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    assert!(!stdout.contains('\u{202e}'), "{stdout}");
+    assert!(stdout.contains("/usr/bin/bidi\\u{202e}exe.txt"), "{stdout}");
+    assert!(stdout.contains("/data\\x1b[5m"), "{stdout}");
+}

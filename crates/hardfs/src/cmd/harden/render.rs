@@ -1,10 +1,13 @@
 //! The harden summary as text or versioned JSON. Paths arrive escaped by
-//! the filesystem model.
+//! the filesystem model; the text form also passes every name, volume,
+//! user and message through [`escape`], which neutralizes the bidi
+//! controls that path escaping keeps and text from the image config.
 
 use std::io::Write;
 
 use hardfs_harden::{Change, LayerAction, Outcome, Plan, RootfsOutcome, Scan};
 use hardfs_image::Image;
+use hardfs_report::escape;
 use serde::Serialize;
 
 use crate::cli::ListFormat;
@@ -108,11 +111,12 @@ pub fn print_rootfs(
     }
     let verb = if dry_run { "would change" } else { "changed" };
     if changes.is_empty() {
-        writeln!(out, "rootfs: {root}\n{verb} nothing")?;
+        writeln!(out, "rootfs: {}\n{verb} nothing", escape(root))?;
     } else {
         writeln!(
             out,
-            "rootfs: {root}\n{verb} {}:",
+            "rootfs: {}\n{verb} {}:",
+            escape(root),
             count(changes.len(), "entry", "entries")
         )?;
     }
@@ -122,10 +126,11 @@ pub fn print_rootfs(
     if !outcome.outside_links.is_empty() {
         writeln!(
             out,
-            "left unchanged, because another hardlinked name lies outside {root}:"
+            "left unchanged, because another hardlinked name lies outside {}:",
+            escape(root)
         )?;
         for path in &outcome.outside_links {
-            writeln!(out, "  {path}")?;
+            writeln!(out, "  {}", escape(path))?;
         }
     }
     Ok(())
@@ -147,7 +152,7 @@ fn print_change(out: &mut impl Write, change: &Change, with_layer: bool) -> std:
     writeln!(
         out,
         "  {}{layer}  {:04o} {}:{} -> {:04o} {}:{}  {}{}",
-        change.path,
+        escape(&change.path),
         change.before.mode,
         change.before.uid,
         change.before.gid,
@@ -157,7 +162,7 @@ fn print_change(out: &mut impl Write, change: &Change, with_layer: bool) -> std:
         actions.join(","),
         if change.hidden { " (hidden copy)" } else { "" }
     )?;
-    writeln!(out, "      {}", change.reason)
+    writeln!(out, "      {}", escape(&change.reason))
 }
 
 fn print_text(
@@ -170,24 +175,33 @@ fn print_text(
     } else {
         "would change"
     };
-    writeln!(out, "input: {}", summary.input)?;
+    writeln!(out, "input: {}", escape(summary.input))?;
     match summary.input_manifest_digest {
         Some(digest) => writeln!(out, "input manifest: {digest}")?,
         None => writeln!(out, "input config: {}", summary.input_config_digest)?,
     }
     if let Some(outcome) = outcome {
-        writeln!(out, "output: {}", outcome.output)?;
+        writeln!(out, "output: {}", escape(&outcome.output))?;
         writeln!(out, "output manifest: {}", outcome.manifest_digest)?;
     }
     if let Some(user) = &summary.user {
         let before = summary.previous_user.unwrap_or("unset (root)");
-        writeln!(out, "runtime user: {user} (config.User was {before})")?;
+        writeln!(
+            out,
+            "runtime user: {} (config.User was {})",
+            escape(user),
+            escape(before)
+        )?;
     }
     if let Some(caveat) = &summary.user_caveat {
-        writeln!(out, "note: {caveat}")?;
+        writeln!(out, "note: {}", escape(caveat))?;
     }
     if let Some(name) = summary.created_user {
-        writeln!(out, "created user: {name} in /etc/passwd and /etc/group")?;
+        writeln!(
+            out,
+            "created user: {} in /etc/passwd and /etc/group",
+            escape(name)
+        )?;
     }
 
     writeln!(
@@ -207,29 +221,39 @@ fn print_text(
         print_change(out, change, true)?;
     }
     for kept in summary.kept {
-        writeln!(out, "kept: {} ({})", kept.path, kept.reason)?;
+        writeln!(
+            out,
+            "kept: {} ({})",
+            escape(&kept.path),
+            escape(&kept.reason)
+        )?;
     }
     for removed in summary.removed {
-        writeln!(out, "removed: {removed}")?;
+        writeln!(out, "removed: {}", escape(removed))?;
     }
     for warning in summary.warnings {
-        writeln!(out, "warning: {warning}")?;
+        writeln!(out, "warning: {}", escape(warning))?;
     }
     for dropped in summary.dropped_volumes {
-        writeln!(out, "dropped volume: {} ({})", dropped.path, dropped.reason)?;
+        writeln!(
+            out,
+            "dropped volume: {} ({})",
+            escape(&dropped.path),
+            escape(&dropped.reason)
+        )?;
     }
     if !summary.writable.is_empty() {
         writeln!(
             out,
             "writable by the runtime user: {}",
-            summary.writable.join(", ")
+            escape(&summary.writable.join(", "))
         )?;
     }
     if !summary.tmpfs.is_empty() {
         writeln!(
             out,
             "needs a tmpfs under a read-only root: {}",
-            summary.tmpfs.join(", ")
+            escape(&summary.tmpfs.join(", "))
         )?;
     }
     if let Some(outcome) = outcome {
