@@ -488,6 +488,43 @@ fn check_pod_fields(pod_spec: &Node, patched: &str, warnings: &mut Vec<String>) 
             .collect(),
         _ => Vec::new(),
     };
+    if let Some(Node::Sequence(volumes)) = pod_spec.get("volumes") {
+        for volume in volumes {
+            if let Some(host_path) = volume.get("hostPath") {
+                let name = volume.get("name").and_then(Node::as_str).unwrap_or("?");
+                let node_path = host_path.get("path").and_then(Node::as_str).unwrap_or("?");
+                warnings.push(format!(
+                    "volume {name} is a hostPath (node path {node_path}), which breaks the baseline and restricted Pod Security Standards; replace it with an emptyDir or a PersistentVolumeClaim"
+                ));
+            }
+        }
+    }
+    if let Some(Node::Sequence(containers)) = pod_spec.get("containers") {
+        for container in containers {
+            let name = container.get("name").and_then(Node::as_str).unwrap_or("?");
+            if name == patched {
+                continue;
+            }
+            let Some(context) = container.get("securityContext") else {
+                continue;
+            };
+            if context.get("privileged") == Some(&Node::Bool(true)) {
+                warnings.push(format!(
+                    "container {name} is not patched and sets `privileged: true`, which breaks the baseline and restricted Pod Security Standards"
+                ));
+            }
+            let added: Vec<String> = added_capabilities(context)
+                .into_iter()
+                .filter(|capability| capability != "NET_BIND_SERVICE")
+                .collect();
+            if !added.is_empty() {
+                warnings.push(format!(
+                    "container {name} is not patched and adds capabilities {}, which the restricted Pod Security Standard does not allow",
+                    added.join(", ")
+                ));
+            }
+        }
+    }
     let context = pod_spec.get("securityContext");
     let field = |key: &str| context.and_then(|context| context.get(key));
     let others_text = if others.is_empty() {
@@ -508,6 +545,16 @@ fn check_pod_fields(pod_spec: &Node, patched: &str, warnings: &mut Vec<String>) 
             "the pod's securityContext sets `runAsNonRoot: false`, which breaks the restricted Pod Security Standard{others_text}"
         ));
     }
+}
+
+/// Returns a mountPath as the profile writes paths: no trailing slash, no
+/// empty or `.` components, so `/tmp/` and `/tmp/./` match `/tmp`.
+fn clean_mount_path(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    format!("/{}", parts.join("/"))
 }
 
 /// Returns the capability names in a container securityContext's
@@ -594,16 +641,22 @@ fn patch_container(
     });
     let mut kept_paths = Vec::new();
     for mount in mounts.iter() {
-        let path = mount
+        let written = mount
             .get("mountPath")
             .and_then(Node::as_str)
             .unwrap_or_default();
+        let path = clean_mount_path(written);
         if profile.paths.iter().any(|wanted| wanted.path == path) {
             let mount_name = mount.get("name").and_then(Node::as_str).unwrap_or_default();
+            let read_only = if mount.get("readOnly") == Some(&Node::Bool(true)) {
+                ", but it is `readOnly: true` where the profile needs the path writable, so the app cannot write there; remove `readOnly` or the mount"
+            } else {
+                ""
+            };
             warnings.push(format!(
-                "container {name}: keeping the existing volumeMount `{mount_name}` at {path} instead of the profile's emptyDir"
+                "container {name}: keeping the existing volumeMount `{mount_name}` at {written} instead of the profile's emptyDir{read_only}"
             ));
-            kept_paths.push(path.to_string());
+            kept_paths.push(path);
         }
     }
     mounts.extend(
@@ -688,8 +741,9 @@ pub struct PatchOutput {
 }
 
 /// Applies the profile to every Pod, Deployment, StatefulSet, DaemonSet,
-/// ReplicaSet, Job or CronJob in a manifest file, and returns the file
-/// written again. Documents of other kinds are kept as they are.
+/// ReplicaSet, Job or CronJob in a manifest file, the items of a List
+/// included, and returns the file written again. Documents of other kinds
+/// are kept as they are.
 ///
 /// `image` names the image, from which the claims of image volumes are
 /// named.
@@ -715,23 +769,31 @@ pub fn kubernetes_patch(
     let mut patched = 0;
     let mut warnings = Vec::new();
     for document in &mut documents {
-        let kind = document
-            .get("kind")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let Some(path) = pod_spec_path(&kind) else {
-            continue;
+        // `kubectl get -o yaml` writes several objects as a List.
+        let is_list = document.get("kind").and_then(Node::as_str) == Some("List");
+        let objects: Vec<&mut Node> = match document.get_mut("items") {
+            Some(Node::Sequence(items)) if is_list => items.iter_mut().collect(),
+            _ => vec![document],
         };
-        let mut pod_spec = &mut *document;
-        for key in path {
-            pod_spec = pod_spec
-                .get_mut(key)
-                .ok_or_else(|| unsupported(format!("the {kind} has no `{}`", path.join("."))))?;
+        for object in objects {
+            let kind = object
+                .get("kind")
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let Some(path) = pod_spec_path(&kind) else {
+                continue;
+            };
+            let mut pod_spec = &mut *object;
+            for key in path {
+                pod_spec = pod_spec.get_mut(key).ok_or_else(|| {
+                    unsupported(format!("the {kind} has no `{}`", path.join(".")))
+                })?;
+            }
+            patch_pod_spec(pod_spec, profile, container, image, &mut warnings)
+                .map_err(|reason| unsupported(format!("{kind}: {reason}")))?;
+            patched += 1;
         }
-        patch_pod_spec(pod_spec, profile, container, image, &mut warnings)
-            .map_err(|reason| unsupported(format!("{kind}: {reason}")))?;
-        patched += 1;
     }
     if patched == 0 {
         return Err(unsupported(
@@ -1060,6 +1122,93 @@ spec:
             "{:?}",
             output.warnings
         );
+    }
+
+    #[test]
+    fn patch_reads_lists_and_host_paths() {
+        let manifest = "\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: db
+    spec:
+      containers:
+        - name: web
+          image: db:1
+          volumeMounts:
+            - {name: scratch, mountPath: /run/}
+        - name: sidecar
+          image: tool:1
+          securityContext:
+            privileged: true
+            capabilities:
+              add: [CAP_SYS_PTRACE, NET_BIND_SERVICE]
+      volumes:
+        - {name: scratch, hostPath: {path: /srv}}
+";
+        let output = patch_output(manifest);
+        let after: serde_json::Value = serde_saphyr::from_str(&output.yaml).unwrap();
+        let pod = &after["items"][0]["spec"];
+        let mounts: Vec<&str> = pod["containers"][0]["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|mount| mount["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            mounts
+                .iter()
+                .filter(|path| path.starts_with("/run"))
+                .count(),
+            1,
+            "{mounts:?}"
+        );
+        assert_eq!(
+            pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+            true
+        );
+        assert_eq!(
+            output.warnings,
+            vec![
+                "container web: keeping the existing volumeMount `scratch` at /run/ instead of the profile's emptyDir",
+                "volume scratch is a hostPath (node path /srv), which breaks the baseline and restricted Pod Security Standards; replace it with an emptyDir or a PersistentVolumeClaim",
+                "container sidecar is not patched and sets `privileged: true`, which breaks the baseline and restricted Pod Security Standards",
+                "container sidecar is not patched and adds capabilities SYS_PTRACE, which the restricted Pod Security Standard does not allow",
+            ]
+        );
+    }
+
+    #[test]
+    fn patch_says_a_kept_mount_is_read_only() {
+        let manifest = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db
+spec:
+  containers:
+    - name: web
+      image: db:1
+      volumeMounts:
+        - {name: state, mountPath: /run, readOnly: true}
+  volumes:
+    - {name: state, emptyDir: {}}
+";
+        let output = patch_output(manifest);
+        assert_eq!(
+            output.warnings,
+            vec!["container web: keeping the existing volumeMount `state` at /run instead of the profile's emptyDir, but it is `readOnly: true` where the profile needs the path writable, so the app cannot write there; remove `readOnly` or the mount"]
+        );
+    }
+
+    #[test]
+    fn mount_paths_are_cleaned() {
+        assert_eq!(clean_mount_path("/tmp/"), "/tmp");
+        assert_eq!(clean_mount_path("//var/./lib//nginx/"), "/var/lib/nginx");
+        assert_eq!(clean_mount_path("/"), "/");
     }
 
     #[test]

@@ -244,7 +244,7 @@ fn render_profile(
                     image_name,
                 )
                     .context(Hint(
-                        "pass a manifest with one Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob".into(),
+                        "every Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job and CronJob in the file gets this image's profile: keep only the workloads that run the image, and name the container with --container when a pod has several (it must exist in each of them)".into(),
                     ))?;
                 for warning in &output.warnings {
                     eprintln!("warning: {warning}");
