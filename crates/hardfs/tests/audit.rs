@@ -780,3 +780,33 @@ fn damaged_gzip_layer_is_named() {
         assert!(std::fs::read(layer_blob(dir.path(), 0)).unwrap() == before);
     }
 }
+
+#[test]
+fn platform_of_single_image_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample_image().write_oci(dir.path());
+    let reference = format!("oci:{}", layout.display());
+    let output = hardfs()
+        .args(["audit", &reference, "--platform", "linux/arm64"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("is linux/amd64, not the linux/arm64 that --platform asks for"),
+        "{stderr}"
+    );
+    let output = hardfs()
+        .args([
+            "audit",
+            &reference,
+            "--platform",
+            "linux/amd64",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+}

@@ -29,6 +29,9 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
     let image = Image::open(&reference, &platform)
         .with_context(|| format!("failed to open image `{}`", args.image))?;
     tracing::debug!(transport = %image.transport, layers = image.layers.len(), "opened image");
+    if args.platform.is_some() {
+        check_platform(&image.config.platform, &platform, &args.image)?;
+    }
 
     let bar = layer_progress_bar(image.layers.len());
     let options = BuildOptions {
@@ -107,3 +110,25 @@ fn layer_progress_bar(layers: usize) -> Option<ProgressBar> {
 const REFERENCE_HINT: &str =
     "name the image as docker-archive:FILE, oci:DIR, oci-archive:FILE or dir:ROOTFS, \
      or export it first, for example `skopeo copy containers-storage:IMAGE oci-archive:image.tar`";
+
+/// Fails when `--platform` asked for a platform that the chosen image's
+/// config does not have, which happens with a single-platform image: an
+/// index is already searched by platform. A config without `os` and
+/// `architecture` passes.
+fn check_platform(config_platform: &str, wanted: &Platform, image: &str) -> Result<()> {
+    let Some(found) = Platform::parse(config_platform) else {
+        return Ok(());
+    };
+    let matches = found.os == wanted.os
+        && found.architecture == wanted.architecture
+        && (wanted.variant.is_none() || found.variant == wanted.variant);
+    if matches {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "image `{image}` is {found}, not the {wanted} that --platform asks for"
+    ))
+    .context(Hint(format!(
+        "the image has no other platform: drop --platform, or pass an image or index that has {wanted}"
+    )))
+}
