@@ -198,7 +198,8 @@ fn unreadable_file_is_an_error() {
         .stderr(predicate::str::contains(format!(
             "cannot read {}",
             missing.display()
-        )));
+        )))
+        .stdout("");
 }
 
 #[test]

@@ -33,6 +33,11 @@ pub fn run(args: &LintArgs) -> Result<u8> {
             }
         }
     }
+    if problems.len() == files.len() {
+        // Every file failed and each error is on stderr already; an empty
+        // report on stdout would read as a clean result.
+        return Ok(2);
+    }
     let names = files
         .iter()
         .map(|file| file.display().to_string())
