@@ -138,8 +138,8 @@ pub static RULES: &[Rule] = &[
         applies: Applies::Both,
         why: "VOLUME takes no options: `VOLUME /var/log:ro` declares a read-write volume at a \
               directory literally named `/var/log:ro` and leaves /var/log unprotected.",
-        fix: "Declare `VOLUME /var/log` (or nothing) and make it read-only at run time: \
-              `-v name:/var/log:ro`, `--mount type=volume,dst=/var/log,readonly`, compose \
+        fix: "Declare the path without the colon suffix (`VOLUME /var/log` for `/var/log:ro`), \
+              or no volume, and make it read-only at run time: `-v name:/var/log:ro`, `--mount type=volume,dst=/var/log,readonly`, compose \
               `read_only: true` on the volume, or `readOnly: true` on a Kubernetes volumeMount.",
         reference: "Dockerfile reference, VOLUME",
     },
