@@ -265,12 +265,19 @@ fn print_text(
                 }
                 LayerAction::Rewritten => writeln!(
                     out,
-                    "  {}  rewritten  {} -> {} ({} headers patched, {})",
+                    "  {}  rewritten  {} -> {} ({}, {})",
                     layer.index,
                     layer.input_digest,
                     layer.digest,
-                    layer.patched_entries,
-                    layer.compression
+                    count(
+                        layer.patched_entries as usize,
+                        "header patched",
+                        "headers patched"
+                    ),
+                    match layer.compression {
+                        "none" => "uncompressed".to_string(),
+                        other => format!("{other}-compressed"),
+                    }
                 )?,
                 LayerAction::Added => writeln!(
                     out,
