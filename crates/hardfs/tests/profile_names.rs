@@ -102,6 +102,29 @@ fn volume_name_ignores_how_the_path_is_written() {
         "{stderr}"
     );
     assert!(!compose.contains("oci:app"), "{compose}");
+
+    // A patch keeps the manifest's image fields, so it needs no name.
+    let manifest = dir.path().join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n    - {name: app, image: registry.example/app:1}\n",
+    )
+    .unwrap();
+    let (patched, stderr) = profile(
+        dir.path(),
+        "oci:app",
+        &[
+            "--format",
+            "kubernetes",
+            "--patch",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert!(!stderr.contains("repository name"), "{stderr}");
+    assert!(
+        patched.contains("image: registry.example/app:1"),
+        "{patched}"
+    );
 }
 
 #[test]

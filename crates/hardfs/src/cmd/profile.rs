@@ -165,7 +165,8 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<u8> {
 /// or docker-archive `RepoTags`), else the image ID (the first 12 hex
 /// digits of the config digest). The transport and file name are never
 /// used, so the volume names stay the same wherever the image file lies.
-/// Warns when compose or Kubernetes output gets no pullable image name.
+/// Warns when compose or Kubernetes output, other than a patch, gets no
+/// pullable image name.
 fn output_image_name(args: &ProfileArgs, image: &Image) -> String {
     if let Some(name) = &args.image_name {
         return name.clone();
@@ -180,12 +181,14 @@ fn output_image_name(args: &ProfileArgs, image: &Image) -> String {
         .filter(|id| !id.is_empty());
     let name = id.clone().unwrap_or_else(|| args.image.clone());
     // podman and docker run a loaded image by its ID, but compose and
-    // Kubernetes nodes pull the image by name.
-    let warn = matches!(
-        (&id, args.format),
-        (_, ProfileFormat::Compose | ProfileFormat::Kubernetes)
-            | (None, ProfileFormat::Podman | ProfileFormat::Docker)
-    );
+    // Kubernetes nodes pull the image by name. A --patch keeps the
+    // manifest's own `image:` fields, so it needs no pullable name.
+    let warn = args.patch.is_none()
+        && matches!(
+            (&id, args.format),
+            (_, ProfileFormat::Compose | ProfileFormat::Kubernetes)
+                | (None, ProfileFormat::Podman | ProfileFormat::Docker)
+        );
     if warn {
         let consequence = match id {
             Some(_) => format!("the output names it by its image ID `{name}`, which works only where the image is loaded"),
