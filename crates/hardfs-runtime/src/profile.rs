@@ -170,6 +170,8 @@ pub enum ProfileWarning {
     RelativeVolume { volume: String },
     /// A `--size` override for a path that is not in the profile.
     UnusedSize { path: String },
+    /// A user other than root whose primary group is 0, root's group.
+    RootGroup { uid: u64 },
 }
 
 impl ProfileWarning {
@@ -181,6 +183,9 @@ impl ProfileWarning {
             }
             ProfileWarning::RunsAsRoot { configured: Some(user) } => format!(
                 "USER `{user}` resolves to root (uid 0); pass --user NAME to run as a user from the image"
+            ),
+            ProfileWarning::RootGroup { uid } => format!(
+                "the user (uid {uid}) has group 0, root's group, so the settings run it as group 0 and give its volumes to group root (Kubernetes fsGroup 0); give the user a group of its own in the image, or pass --user UID:GID"
             ),
             ProfileWarning::UnknownUser { configured, name } => format!(
                 "USER `{configured}`: `{name}` is not in the image's /etc/passwd or /etc/group, so the container would not start; the profile sets no user"
@@ -330,6 +335,8 @@ fn run_user(
                 warnings.push(ProfileWarning::RunsAsRoot {
                     configured: configured.map(str::to_string),
                 });
+            } else if resolved.gid == 0 {
+                warnings.push(ProfileWarning::RootGroup { uid: resolved.uid });
             }
             Some(RunUser {
                 uid: resolved.uid,
@@ -661,6 +668,32 @@ mod tests {
             .iter()
             .map(|path| path.path.as_str())
             .collect()
+    }
+
+    #[test]
+    fn root_group_is_warned() {
+        let config = ImageConfig {
+            user: Some("4242".into()),
+            ..ImageConfig::default()
+        };
+        let profile = build_profile(&config, &hostile_tree(), &ProfileOptions::default());
+        assert_eq!(
+            profile.user.as_ref().map(|user| (user.uid, user.gid)),
+            Some((4242, 0))
+        );
+        assert!(
+            profile
+                .warnings
+                .contains(&ProfileWarning::RootGroup { uid: 4242 }),
+            "{:?}",
+            profile.warnings
+        );
+
+        let profile = build_profile(&app_config(), &hostile_tree(), &ProfileOptions::default());
+        assert!(!profile
+            .warnings
+            .iter()
+            .any(|warning| matches!(warning, ProfileWarning::RootGroup { .. })));
     }
 
     #[test]
