@@ -758,36 +758,85 @@ mod tests {
         );
     }
 
-    /// An engine whose container exits at once with nginx's message, and
-    /// which counts removals.
-    struct FakeEngine {
-        state: Result<ContainerState, ()>,
+    /// A scripted engine that records every call that changes something.
+    /// Its container exits at once with nginx's message (or `state`); `run`
+    /// fails as podman's does for an entrypoint on a noexec tmpfs when
+    /// `run_failure` is an exit status, and an image load fails when
+    /// `load_fails` is set.
+    #[derive(Default)]
+    struct TestEngine {
+        /// What `inspect` returns; `None` makes it fail.
+        state: Option<ContainerState>,
+        run_failure: Option<&'static str>,
+        load_fails: bool,
         started: Mutex<Vec<String>>,
         removed: Mutex<Vec<String>>,
         /// `create NAME` and `remove NAME`, in order.
         volumes: Mutex<Vec<String>>,
+        loaded: Mutex<Vec<String>>,
+        /// Images removed through `image_remover`, shared with its cleanups.
+        images_removed: std::sync::Arc<Mutex<Vec<String>>>,
     }
 
-    impl Engine for FakeEngine {
+    impl TestEngine {
+        fn exiting(state: Option<ContainerState>) -> TestEngine {
+            TestEngine {
+                state,
+                ..TestEngine::default()
+            }
+        }
+
+        fn failing_run(status: &'static str) -> TestEngine {
+            TestEngine {
+                run_failure: Some(status),
+                ..TestEngine::default()
+            }
+        }
+
+        fn loading(load_fails: bool) -> TestEngine {
+            TestEngine {
+                load_fails,
+                ..TestEngine::default()
+            }
+        }
+    }
+
+    impl Engine for TestEngine {
         fn kind(&self) -> crate::EngineKind {
             crate::EngineKind::Podman
         }
-        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("these tests load no image")
+        fn load_image(&self, _: &hardfs_image::Reference, name: &str) -> Result<(), RuntimeError> {
+            self.loaded.lock().unwrap().push(name.to_string());
+            if self.load_fails {
+                return Err(RuntimeError::EngineOutput {
+                    command: "skopeo copy".into(),
+                    reason: "broken".into(),
+                });
+            }
+            Ok(())
         }
         fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("these tests load no image")
+            unreachable!("images are removed through image_remover")
         }
-        fn image_remover(&self, _: &str) -> Option<Cleanup> {
-            None
+        fn image_remover(&self, name: &str) -> Option<Cleanup> {
+            let removed = std::sync::Arc::clone(&self.images_removed);
+            let name = name.to_string();
+            Some(Box::new(move || removed.lock().unwrap().push(name.clone())))
         }
         fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
+            if let Some(status) = self.run_failure {
+                return Err(RuntimeError::EngineCommand {
+                    command: format!("podman run {}", spec.name),
+                    status: status.into(),
+                    stderr: "Error: runc: runc create failed: exec: \"/app/server\": permission denied: OCI permission denied".into(),
+                });
+            }
             assert!(spec.arguments().contains(&"--read-only".to_string()));
             self.started.lock().unwrap().push(spec.name.clone());
             Ok("fake-id".into())
         }
         fn state(&self, container: &str) -> Result<ContainerState, RuntimeError> {
-            self.state.map_err(|()| RuntimeError::EngineOutput {
+            self.state.ok_or_else(|| RuntimeError::EngineOutput {
                 command: format!("inspect {container}"),
                 reason: "broken".into(),
             })
@@ -839,15 +888,10 @@ mod tests {
 
     #[test]
     fn verify_fails_when_container_exits() {
-        let engine = FakeEngine {
-            state: Ok(ContainerState {
-                running: false,
-                exit_code: 1,
-            }),
-            started: Mutex::new(Vec::new()),
-            removed: Mutex::new(Vec::new()),
-            volumes: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::exiting(Some(ContainerState {
+            running: false,
+            exit_code: 1,
+        }));
         let outcome = verify(
             &engine,
             &bare_profile(),
@@ -874,15 +918,10 @@ mod tests {
 
     #[test]
     fn verify_volumes_distinct_for_cleaned_paths() {
-        let engine = FakeEngine {
-            state: Ok(ContainerState {
-                running: false,
-                exit_code: 1,
-            }),
-            started: Mutex::new(Vec::new()),
-            removed: Mutex::new(Vec::new()),
-            volumes: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::exiting(Some(ContainerState {
+            running: false,
+            exit_code: 1,
+        }));
         let mut profile = bare_profile();
         for path in ["/a/b-c", "/a-b/c"] {
             profile.paths.push(crate::WritablePath {
@@ -908,15 +947,10 @@ mod tests {
 
     #[test]
     fn verify_creates_and_removes_volumes() {
-        let engine = FakeEngine {
-            state: Ok(ContainerState {
-                running: false,
-                exit_code: 1,
-            }),
-            started: Mutex::new(Vec::new()),
-            removed: Mutex::new(Vec::new()),
-            volumes: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::exiting(Some(ContainerState {
+            running: false,
+            exit_code: 1,
+        }));
         let mut profile = bare_profile();
         profile.paths.push(crate::WritablePath {
             path: "/var/lib/db".into(),
@@ -950,12 +984,7 @@ mod tests {
 
     #[test]
     fn container_removed_on_engine_error() {
-        let engine = FakeEngine {
-            state: Err(()),
-            started: Mutex::new(Vec::new()),
-            removed: Mutex::new(Vec::new()),
-            volumes: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::exiting(None);
         let error = verify(
             &engine,
             &bare_profile(),
@@ -973,148 +1002,13 @@ mod tests {
         assert_eq!(*engine.removed.lock().unwrap(), started);
     }
 
-    /// An engine whose `run` fails as podman's does when the entrypoint
-    /// lies on a noexec tmpfs.
-    struct NoExecEngine {
-        status: &'static str,
-        removed: Mutex<Vec<String>>,
-    }
-
-    impl Engine for NoExecEngine {
-        fn kind(&self) -> crate::EngineKind {
-            crate::EngineKind::Podman
-        }
-        fn load_image(&self, _: &hardfs_image::Reference, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("these tests load no image")
-        }
-        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("these tests load no image")
-        }
-        fn image_remover(&self, _: &str) -> Option<Cleanup> {
-            None
-        }
-        fn run(&self, spec: &RunSpec) -> Result<String, RuntimeError> {
-            Err(RuntimeError::EngineCommand {
-                command: format!("podman run {}", spec.name),
-                status: self.status.into(),
-                stderr: "Error: runc: runc create failed: exec: \"/app/server\": permission denied: OCI permission denied".into(),
-            })
-        }
-        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
-            unreachable!("the container never started")
-        }
-        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
-            unreachable!("the container never started")
-        }
-        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
-            unreachable!("the container never started")
-        }
-        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
-            unreachable!("the container never started")
-        }
-        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
-            unreachable!("the container never started")
-        }
-        fn remove(&self, container: &str) -> Result<(), RuntimeError> {
-            self.removed.lock().unwrap().push(container.to_string());
-            Ok(())
-        }
-        fn remover(&self, _: &str) -> Option<Cleanup> {
-            None
-        }
-        fn create_volume(&self, _: &str, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("no volume in these tests")
-        }
-        fn remove_volume(&self, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("no volume in these tests")
-        }
-        fn volume_remover(&self, _: &str) -> Option<Cleanup> {
-            None
-        }
-    }
-
-    /// An engine that records image loads and removals, and fails the
-    /// load when `fail` is set.
-    struct ImageEngine {
-        fail: bool,
-        loaded: Mutex<Vec<String>>,
-        removed: std::sync::Arc<Mutex<Vec<String>>>,
-    }
-
-    impl ImageEngine {
-        fn new(fail: bool) -> ImageEngine {
-            ImageEngine {
-                fail,
-                loaded: Mutex::new(Vec::new()),
-                removed: std::sync::Arc::new(Mutex::new(Vec::new())),
-            }
-        }
-    }
-
-    impl Engine for ImageEngine {
-        fn kind(&self) -> crate::EngineKind {
-            crate::EngineKind::Podman
-        }
-        fn load_image(&self, _: &hardfs_image::Reference, name: &str) -> Result<(), RuntimeError> {
-            self.loaded.lock().unwrap().push(name.to_string());
-            if self.fail {
-                return Err(RuntimeError::EngineOutput {
-                    command: "skopeo copy".into(),
-                    reason: "broken".into(),
-                });
-            }
-            Ok(())
-        }
-        fn remove_image(&self, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("images are removed through image_remover")
-        }
-        fn image_remover(&self, name: &str) -> Option<Cleanup> {
-            let removed = std::sync::Arc::clone(&self.removed);
-            let name = name.to_string();
-            Some(Box::new(move || removed.lock().unwrap().push(name.clone())))
-        }
-        fn run(&self, _: &RunSpec) -> Result<String, RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn state(&self, _: &str) -> Result<ContainerState, RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn logs(&self, _: &str, _: usize) -> Result<String, RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn diff(&self, _: &str) -> Result<String, RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn exec(&self, _: &str, _: &[String]) -> Result<crate::ExecOutput, RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn health(&self, _: &str) -> Result<bool, RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn remove(&self, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("no container in these tests")
-        }
-        fn remover(&self, _: &str) -> Option<Cleanup> {
-            None
-        }
-        fn create_volume(&self, _: &str, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("no volume in these tests")
-        }
-        fn remove_volume(&self, _: &str) -> Result<(), RuntimeError> {
-            unreachable!("no volume in these tests")
-        }
-        fn volume_remover(&self, _: &str) -> Option<Cleanup> {
-            None
-        }
-    }
-
     fn archive_reference() -> hardfs_image::Reference {
         hardfs_image::Reference::parse("oci-archive:image.tar").unwrap()
     }
 
     #[test]
     fn image_loaded_under_private_name() {
-        let engine = ImageEngine::new(false);
+        let engine = TestEngine::loading(false);
         let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         let image = load_engine_image(&engine, &archive_reference(), digest).unwrap();
         let expected = format!("localhost/hardfs-run/0123456789ab:{}", std::process::id());
@@ -1124,25 +1018,22 @@ mod tests {
             engine.loaded.lock().unwrap().as_slice(),
             std::slice::from_ref(&expected)
         );
-        assert!(engine.removed.lock().unwrap().is_empty());
+        assert!(engine.images_removed.lock().unwrap().is_empty());
         drop(image);
-        assert_eq!(*engine.removed.lock().unwrap(), [expected]);
+        assert_eq!(*engine.images_removed.lock().unwrap(), [expected]);
     }
 
     #[test]
     fn failed_load_removes_name() {
-        let engine = ImageEngine::new(true);
+        let engine = TestEngine::loading(true);
         let result = load_engine_image(&engine, &archive_reference(), "sha256:abc");
         assert!(result.is_err());
-        assert_eq!(engine.removed.lock().unwrap().len(), 1);
+        assert_eq!(engine.images_removed.lock().unwrap().len(), 1);
     }
 
     #[test]
     fn engine_error_stays_error() {
-        let engine = NoExecEngine {
-            status: "exit status: 125",
-            removed: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::failing_run("exit status: 125");
         let error = verify(
             &engine,
             &bare_profile(),
@@ -1156,10 +1047,7 @@ mod tests {
 
     #[test]
     fn start_failure_is_fail_with_hint() {
-        let engine = NoExecEngine {
-            status: "exit status: 126",
-            removed: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::failing_run("exit status: 126");
         let mut profile = bare_profile();
         profile.paths.push(crate::WritablePath {
             path: "/app".into(),
@@ -1194,15 +1082,10 @@ mod tests {
 
     #[test]
     fn verify_passes_when_container_stays_up() {
-        let engine = FakeEngine {
-            state: Ok(ContainerState {
-                running: true,
-                exit_code: 0,
-            }),
-            started: Mutex::new(Vec::new()),
-            removed: Mutex::new(Vec::new()),
-            volumes: Mutex::new(Vec::new()),
-        };
+        let engine = TestEngine::exiting(Some(ContainerState {
+            running: true,
+            exit_code: 0,
+        }));
         let mut options = RunOptions::new("image");
         options.stable_for = Duration::from_millis(10);
         let outcome = verify(&engine, &bare_profile(), &Tree::new(), &options).unwrap();
