@@ -54,6 +54,15 @@ fn harden_json(args: &[&str]) -> (Option<i32>, Value, String) {
     (output.status.code(), summary, stderr)
 }
 
+/// Runs `command`, checks that hardfs rejected it with exit status 2, and
+/// returns its standard error.
+fn run_rejected(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 fn change<'a>(summary: &'a Value, path: &str) -> Option<&'a Value> {
     summary["plan"]["changes"]
         .as_array()
@@ -256,14 +265,12 @@ fn append_mode_reads_hidden_hardlink_content() {
 #[test]
 fn rootfs_rejects_image_only_options() {
     let scratch = tempfile::tempdir().unwrap();
-    let output = hardfs()
-        .args(["harden", "--rootfs"])
-        .arg(scratch.path())
-        .args(["--remove", "/usr/bin/*", "--create-user", "bob"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = run_rejected(
+        hardfs()
+            .args(["harden", "--rootfs"])
+            .arg(scratch.path())
+            .args(["--remove", "/usr/bin/*", "--create-user", "bob"]),
+    );
     assert!(
         stderr.contains("--create-user, --remove cannot be used with --rootfs"),
         "{stderr}"
@@ -274,13 +281,7 @@ fn rootfs_rejects_image_only_options() {
 fn rootfs_names_missing_and_symlinked_directories() {
     let scratch = tempfile::tempdir().unwrap();
     let missing = scratch.path().join("nonexist");
-    let output = hardfs()
-        .args(["harden", "--rootfs"])
-        .arg(&missing)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = run_rejected(hardfs().args(["harden", "--rootfs"]).arg(&missing));
     assert!(
         stderr.contains(&format!("`{}`: no such directory", missing.display())),
         "{stderr}"
@@ -288,13 +289,11 @@ fn rootfs_names_missing_and_symlinked_directories() {
 
     std::fs::create_dir(scratch.path().join("real")).unwrap();
     std::os::unix::fs::symlink("real", scratch.path().join("rl")).unwrap();
-    let output = hardfs()
-        .args(["harden", "--rootfs"])
-        .arg(scratch.path().join("rl"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = run_rejected(
+        hardfs()
+            .args(["harden", "--rootfs"])
+            .arg(scratch.path().join("rl")),
+    );
     assert!(stderr.contains("is a symbolic link"), "{stderr}");
 }
 
@@ -303,13 +302,12 @@ fn output_names_are_checked_before_writing() {
     let scratch = tempfile::tempdir().unwrap();
     let input = layout(scratch.path(), Vec::new());
     let rejected = scratch.path().join("upper.tar");
-    let output = hardfs()
-        .args(["harden", &input, "-o"])
-        .arg(format!("docker-archive:{}:UPPER/App:1", rejected.display()))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("lowercase"));
+    let stderr = run_rejected(
+        hardfs()
+            .args(["harden", &input, "-o"])
+            .arg(format!("docker-archive:{}:UPPER/App:1", rejected.display())),
+    );
+    assert!(stderr.contains("lowercase"));
     assert!(!rejected.exists());
 
     let archive = scratch.path().join("app.tar");
@@ -334,17 +332,12 @@ fn output_inside_input_is_rejected() {
     let scratch = tempfile::tempdir().unwrap();
     let input = layout(scratch.path(), Vec::new());
     let inside = scratch.path().join("in/blobs/sha256/zz");
-    let output = hardfs()
-        .args(["harden", &input, "-o"])
-        .arg(format!("oci:{}", inside.display()))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("is inside the input"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stderr = run_rejected(
+        hardfs()
+            .args(["harden", &input, "-o"])
+            .arg(format!("oci:{}", inside.display())),
     );
+    assert!(stderr.contains("is inside the input"), "{stderr}");
     assert!(!inside.exists());
 }
 
@@ -368,12 +361,9 @@ fn unmatched_keep_and_remove_warn() {
     assert!(warnings.contains("--keep /nonexist"), "{warnings}");
     assert!(warnings.contains("--remove /nope/*"), "{warnings}");
 
-    let output = hardfs()
-        .args(["harden", &input, "--keep", "/usr/bin/*", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("is a glob"));
+    let stderr =
+        run_rejected(hardfs().args(["harden", &input, "--keep", "/usr/bin/*", "--dry-run"]));
+    assert!(stderr.contains("is a glob"));
 }
 
 #[test]
@@ -434,12 +424,7 @@ fn flipped_byte_is_a_digest_mismatch() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(&blob, bytes).unwrap();
-    let output = hardfs()
-        .args(["harden", &input, "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = run_rejected(hardfs().args(["harden", &input, "--dry-run"]));
     assert!(stderr.contains("blob digest mismatch"), "{stderr}");
 }
 
@@ -570,13 +555,11 @@ fn full_disk_is_a_write_error() {
     );
     let _mounted = Mounted(small.clone());
 
-    let output = hardfs()
-        .args(["harden", &input, "-o"])
-        .arg(format!("oci-archive:{}", small.join("out.tar").display()))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = run_rejected(
+        hardfs()
+            .args(["harden", &input, "-o"])
+            .arg(format!("oci-archive:{}", small.join("out.tar").display())),
+    );
     assert!(stderr.contains("failed to write"), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(!stderr.contains("cannot read"), "{stderr}");
