@@ -5,11 +5,10 @@ mod support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use hardfs_tar::EntryBuilder;
 use predicates::prelude::*;
 use serde_json::{json, Value};
-use support::{layer_blob, TestImage};
+use support::{hardfs, layer_blob, slugs_and_paths, TestImage};
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
 
@@ -39,12 +38,6 @@ fn sample_image() -> TestImage {
     )
 }
 
-fn hardfs() -> Command {
-    let mut command = Command::cargo_bin("hardfs").unwrap();
-    command.env("NO_COLOR", "1").env_remove("HARDFS_LOG");
-    command
-}
-
 fn json_report(reference: &str, extra: &[&str]) -> Value {
     let output = hardfs()
         .args(["audit", reference, "--format", "json", "--fail-on", "never"])
@@ -58,20 +51,6 @@ fn json_report(reference: &str, extra: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn slugs_and_paths(report: &Value) -> Vec<(String, String)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| {
-            (
-                finding["slug"].as_str().unwrap().to_string(),
-                finding["path"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]

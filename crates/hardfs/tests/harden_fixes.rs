@@ -9,16 +9,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use hardfs_tar::{EntryBuilder, EntryType};
 use serde_json::{json, Value};
-use support::TestImage;
+use support::{hardfs, slugs_and_paths, TestImage};
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
 const GROUP: &str = "root:x:0:\napp:x:1000:\n";
-
-fn hardfs() -> Command {
-    let mut command = Command::cargo_bin("hardfs").unwrap();
-    command.env("NO_COLOR", "1").env_remove("HARDFS_LOG");
-    command
-}
 
 fn base_layer() -> Vec<EntryBuilder> {
     vec![
@@ -83,17 +77,7 @@ fn audit_slugs(reference: &str) -> Vec<(String, String)> {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| {
-            (
-                finding["slug"].as_str().unwrap().to_string(),
-                finding["path"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
+    slugs_and_paths(&report)
 }
 
 #[test]

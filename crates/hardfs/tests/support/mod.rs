@@ -1,11 +1,12 @@
 //! Test images written in code: OCI layouts and docker-archives with
-//! real tar, gzip and sha256 bytes.
+//! real tar, gzip and sha256 bytes, and the hardfs command that reads them.
 
 #![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use assert_cmd::Command;
 use hardfs_tar::{EntryBuilder, Writer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -166,4 +167,28 @@ pub fn layer_blob(dir: &Path, index: usize) -> PathBuf {
     .unwrap();
     let digest = manifest["layers"][index]["digest"].as_str().unwrap();
     dir.join("blobs/sha256").join(&digest[7..])
+}
+
+/// Returns the hardfs binary as a command, without colour or log settings
+/// from the environment.
+pub fn hardfs() -> Command {
+    let mut command = Command::cargo_bin("hardfs").unwrap();
+    command.env("NO_COLOR", "1").env_remove("HARDFS_LOG");
+    command
+}
+
+/// Returns each finding of a JSON report as (slug, path); the path is empty
+/// for a finding about the config.
+pub fn slugs_and_paths(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["slug"].as_str().unwrap().to_string(),
+                finding["path"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
 }
