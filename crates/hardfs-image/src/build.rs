@@ -206,7 +206,7 @@ fn read_one(
         Ok(read) => read,
         Err(failure) => {
             check_blob_digest(store, info, &what)?;
-            if compressed {
+            if compressed && !failure.is_bomb() {
                 check_decompression(store, info, options, &what)?;
             }
             let what = match media_type_warning(info, Compression::None) {
@@ -267,6 +267,32 @@ fn read_one(
 enum ReadFailure {
     Tar(hardfs_tar::TarError),
     Layer(hardfs_fs::FsError),
+}
+
+impl ReadFailure {
+    /// Returns whether the decompressed stream passed the size limit. The
+    /// decompressor already named that cause, and decompressing the blob
+    /// once more would take as long again.
+    fn is_bomb(&self) -> bool {
+        let mut error: Option<&(dyn std::error::Error + 'static)> = match self {
+            ReadFailure::Tar(error) => Some(error),
+            ReadFailure::Layer(error) => Some(error),
+        };
+        while let Some(current) = error {
+            let inner = current
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map_or(current, |inner| inner as &(dyn std::error::Error + 'static));
+            if matches!(
+                inner.downcast_ref::<hardfs_tar::TarError>(),
+                Some(hardfs_tar::TarError::Bomb { .. })
+            ) {
+                return true;
+            }
+            error = current.source();
+        }
+        false
+    }
 }
 
 /// Decompresses a blob and reads its tar, hashing the tar on the way when
@@ -383,4 +409,25 @@ fn media_type_warning(info: &LayerInfo, compression: Compression) -> Option<Stri
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bomb_found_inside_io_error() {
+        let bomb = hardfs_tar::TarError::Io {
+            offset: 512,
+            source: std::io::Error::other(hardfs_tar::TarError::Bomb { max: 100 }),
+        };
+        assert!(ReadFailure::Layer(hardfs_fs::FsError::Tar(bomb)).is_bomb());
+        assert!(ReadFailure::Tar(hardfs_tar::TarError::Bomb { max: 100 }).is_bomb());
+
+        let damaged = hardfs_tar::TarError::Io {
+            offset: 512,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "bad CRC"),
+        };
+        assert!(!ReadFailure::Layer(hardfs_fs::FsError::Tar(damaged)).is_bomb());
+    }
 }

@@ -789,3 +789,23 @@ fn platform_of_single_image_is_checked() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn layer_over_size_limit_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = sample_image().write_oci(dir.path());
+    let output = hardfs()
+        .args(["audit", &format!("oci:{}", layout.display())])
+        .args(["--max-layer-size", "1000"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("decompressed stream exceeds the limit of 1000 bytes"),
+        "{stderr}"
+    );
+    // The limit is reported from the first pass, without decompressing again.
+    assert!(!stderr.contains("failed to decompress"), "{stderr}");
+}
