@@ -2,7 +2,7 @@
 //! implementation the build has, against flate2's decoder. Where flate2
 //! reads a stream, every implementation must give the same bytes. ISA-L
 //! checks the CRC-32 as flate2 does, so it must also reject every stream
-//! flate2 rejects for its data; zlib-rs skips the CRC-32 and may accept
+//! flate2 rejects for its data. zlib-rs skips the CRC-32 and may accept
 //! more. Any panic is a bug.
 
 #![no_main]

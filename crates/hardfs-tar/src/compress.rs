@@ -45,9 +45,10 @@ pub fn decompress<'a, R: Read + Send + 'a>(
     open(blob, max_output, true)
 }
 
-/// Like [`decompress`], without checking gzip's CRC-32 of each member: for
-/// callers that check a sha256 digest of the decompressed stream, which
-/// detects every change the CRC would.
+/// Like [`decompress`], but a gzip member's CRC-32 may go unchecked: ISA-L
+/// checks it at little cost, zlib-rs skips it. For callers that check a
+/// sha256 digest of the decompressed stream, which detects every change the
+/// CRC would.
 pub fn decompress_digest_checked<'a, R: Read + Send + 'a>(
     blob: R,
     max_output: u64,

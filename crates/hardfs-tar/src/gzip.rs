@@ -35,7 +35,7 @@ impl Inflate {
         Inflate::Isal,
     ];
 
-    /// The fastest implementation this build has.
+    /// Returns the fastest implementation this build has.
     pub fn fastest() -> Inflate {
         *Inflate::ALL.last().expect("at least zlib-rs")
     }
@@ -48,7 +48,7 @@ impl Inflate {
         }
     }
 
-    /// Whether a reader using it checks each member's CRC-32.
+    /// Returns whether a reader using it checks each member's CRC-32.
     pub fn checks_crc(self) -> bool {
         self != Inflate::ZlibRs
     }
@@ -81,7 +81,7 @@ enum State<R> {
 }
 
 impl<R: BufRead> GzipMembers<R> {
-    /// A reader using the fastest implementation this build has.
+    /// Creates a reader that uses the fastest implementation this build has.
     pub fn new(inner: R) -> Self {
         GzipMembers::with_inflate(inner, Inflate::fastest())
     }
@@ -174,16 +174,17 @@ impl<R: BufRead> Read for GzipMembers<R> {
     }
 }
 
-/// Longest file name or comment, without its NUL, that Go's gzip reader
-/// accepts. podman and docker use it and reject a layer with a longer one,
-/// although RFC 1952 sets no limit.
+/// Maximum length of a file name or comment, without its NUL, that Go's
+/// gzip reader accepts, although RFC 1952 sets no limit. podman 4.3 loads a
+/// layer with a 511-byte name and rejects one with 512 ("gzip: invalid
+/// header"); docker uses the same reader.
 const MAX_HEADER_TEXT: usize = 511;
 
 /// Reads one member header, leaving `inner` at the deflate data. `members`
 /// counts the members before it, for the message about trailing data.
 ///
-/// Reserved flag bits are ignored, as Go's gzip reader does: RFC 1952 asks
-/// for an error, but podman and docker load such a layer.
+/// Reserved flag bits are ignored, as Go's gzip reader does. RFC 1952
+/// requires an error, but podman 4.3 loads such a layer.
 fn read_header(inner: &mut impl BufRead, members: u64) -> io::Result<()> {
     let mut fixed = [0; 10];
     let count = read_up_to(inner, &mut fixed)?;

@@ -126,7 +126,7 @@ impl<R: BufRead> Member<R> {
         }
     }
 
-    /// The source and the inflater, for the next member.
+    /// Returns the source and the inflater, for the next member.
     pub(crate) fn into_parts(self) -> (R, Inflater) {
         (self.inner, self.inflater)
     }
@@ -153,7 +153,8 @@ impl<R: BufRead> Read for Member<R> {
                 ));
             }
             if consumed == 0 && !finished {
-                // Input was there and nothing moved: ISA-L is stuck.
+                // ISA-L had input and output room but moved nothing, so the
+                // data cannot be inflated.
                 return Err(invalid("invalid deflate data in a gzip member"));
             }
         }

@@ -304,7 +304,7 @@ fn bad_headers_and_trailing_bytes_are_errors() {
 }
 
 /// Go's gzip reader, which podman and docker use, ignores reserved flag
-/// bits and rejects names longer than 511 bytes; hardfs agrees with it.
+/// bits and rejects names longer than 511 bytes, so hardfs does the same.
 #[test]
 fn header_limits_follow_container_runtimes() {
     let data = sample(1000);

@@ -111,24 +111,24 @@ const REFERENCE_HINT: &str =
     "name the image as docker-archive:FILE, oci:DIR, oci-archive:FILE or dir:ROOTFS, \
      or export it first, for example `skopeo copy containers-storage:IMAGE oci-archive:image.tar`";
 
-/// Fails when `--platform` asked for a platform that the chosen image's
-/// config does not have, which happens with a single-platform image: an
-/// index is already searched by platform. A config without `os` and
-/// `architecture` passes.
-fn check_platform(config_platform: &str, wanted: &Platform, image: &str) -> Result<()> {
+/// Fails when the image's config has another platform than the one
+/// requested with `--platform`. Only a single-platform image can get here,
+/// because an index is already searched by platform. A config without `os`
+/// and `architecture` passes.
+fn check_platform(config_platform: &str, requested: &Platform, image: &str) -> Result<()> {
     let Some(found) = Platform::parse(config_platform) else {
         return Ok(());
     };
-    let matches = found.os == wanted.os
-        && found.architecture == wanted.architecture
-        && (wanted.variant.is_none() || found.variant == wanted.variant);
+    let matches = found.os == requested.os
+        && found.architecture == requested.architecture
+        && (requested.variant.is_none() || found.variant == requested.variant);
     if matches {
         return Ok(());
     }
     Err(anyhow::anyhow!(
-        "image `{image}` is {found}, not the {wanted} that --platform asks for"
+        "image `{image}` is {found}, not the {requested} that --platform asks for"
     ))
     .context(Hint(format!(
-        "the image has no other platform: drop --platform, or pass an image or index that has {wanted}"
+        "the image has no other platform: drop --platform, or pass an image or index that has {requested}"
     )))
 }

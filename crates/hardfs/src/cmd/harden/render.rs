@@ -1,7 +1,6 @@
 //! The harden summary as text or versioned JSON. Paths arrive escaped by
-//! the filesystem model; the text form also passes every name, volume,
-//! user and message through [`escape`], which neutralizes the bidi
-//! controls that path escaping keeps and text from the image config.
+//! the filesystem model, which leaves bidi controls as they are. So the text
+//! form passes every name, volume, user and message through [`escape`].
 
 use std::io::Write;
 
